@@ -1,0 +1,50 @@
+#!/bin/sh
+# dev-run.sh -- what `make run` does: development certificates, a private
+# Redis, a development config, then peerd in the foreground.
+#
+# Usage: deploy/dev-run.sh [BUILD_DIR]
+# Environment: REDIS=HOST:PORT uses that Redis instead of starting one on
+# 127.0.0.1:7476.  Everything goes into ./run (gitignored); running it again
+# reuses what is there.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+run=$top/run
+mkdir -p "$run"
+chmod 700 "$run"
+
+"$top/deploy/gen-dev-certs.sh" "$run"
+
+redis=${REDIS:-127.0.0.1:7476}
+rhost=${redis%:*} rport=${redis##*:}
+if redis-cli -h "$rhost" -p "$rport" ping >/dev/null 2>&1; then
+	echo "run: using the Redis already answering on $redis"
+elif [ -z "${REDIS:-}" ]; then
+	redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
+	    --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
+	echo "run: started a private Redis on $redis (pid file run/redis.pid)"
+else
+	echo "run: Redis $redis does not answer; peerd will keep retrying"
+fi
+
+cat > "$run/peerd.conf" <<CONF
+# Written by deploy/dev-run.sh for \`make run\`; rewritten each time.
+listen		127.0.0.1:7474
+admin_listen	127.0.0.1:7475
+tls_cert	server.pem
+tls_key		server.key
+redis		$redis
+log_level	info
+include		$top/deploy/tags.conf
+CONF
+"$build/peerd" -t -c "$run/peerd.conf"
+
+cat <<MSG
+
+peerd is starting on 127.0.0.1:7474 (TLS), admin on http://127.0.0.1:7475/
+  check TLS:    openssl s_client -connect 127.0.0.1:7474 -CAfile run/ca.pem
+  health:       curl http://127.0.0.1:7475/healthz
+  stop:         Ctrl-C (the private Redis keeps running: kill \$(cat run/redis.pid))
+
+MSG
+exec "$build/peerd" -c "$run/peerd.conf"
