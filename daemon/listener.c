@@ -1,0 +1,108 @@
+/*
+ * listener.c -- accept client connections on conf.listen.
+ *
+ * Out of file descriptors (EMFILE, ENFILE) the listener is disabled for
+ * LISTENER_BACKOFF and then re-enabled, rather than spinning on a socket
+ * that stays readable (as tmux's server_accept does).
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "peerd.h"
+
+#define LISTENER_BACKLOG	512	/* pending connections in the kernel */
+#define LISTENER_BACKOFF	1	/* seconds without accepting on EMFILE */
+
+static struct evconnlistener	*listener;
+static struct event		*listener_ev_resume;
+
+/* Accept one connection: hand it to conn.c. */
+static void
+listener_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l;
+	(void)arg;
+	conn_new(fd, sa, salen, 0);
+}
+
+/* The back-off is over: accept again. */
+static void
+listener_resume(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (listener != NULL && !server_stopping()) {
+		evconnlistener_enable(listener);
+		log_info("event=accept_resumed");
+	}
+}
+
+/* accept() failed: back off when out of descriptors, else just log. */
+static void
+listener_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval	tv = { LISTENER_BACKOFF, 0 };
+	int		error = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
+	    error == ENOMEM) {
+		log_warnx("event=accept_failed reason=\"%s\" conns=%u "
+		    "action=pause_%ds", strerror(error), stats.conns,
+		    LISTENER_BACKOFF);
+		evconnlistener_disable(l);
+		evtimer_add(listener_ev_resume, &tv);
+		return;
+	}
+	log_warnx("event=accept_failed reason=\"%s\"", strerror(error));
+}
+
+/* Bind conf.listen and start accepting; 0 or -1 (logged). */
+int
+listener_start(void)
+{
+	struct sockaddr_storage	ss;
+	int			sslen = sizeof ss;
+
+	if (evutil_parse_sockaddr_port(conf.listen, (struct sockaddr *)&ss,
+	    &sslen) != 0) {
+		log_error("event=listen_failed addr=%s reason=bad_address",
+		    conf.listen);
+		return (-1);
+	}
+	listener = evconnlistener_new_bind(server_base, listener_accept, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    LISTENER_BACKLOG, (struct sockaddr *)&ss, sslen);
+	if (listener == NULL) {
+		log_error("event=listen_failed addr=%s reason=\"%s\"",
+		    conf.listen, strerror(errno));
+		return (-1);
+	}
+	evconnlistener_set_error_cb(listener, listener_error);
+	listener_ev_resume = evtimer_new(server_base, listener_resume, NULL);
+	log_info("event=listening addr=%s proto=tls", conf.listen);
+	return (0);
+}
+
+/* Stop accepting and close the socket. */
+void
+listener_stop(void)
+{
+	if (listener_ev_resume != NULL) {
+		event_free(listener_ev_resume);
+		listener_ev_resume = NULL;
+	}
+	if (listener != NULL) {
+		evconnlistener_free(listener);
+		listener = NULL;
+		log_info("event=listen_closed addr=%s", conf.listen);
+	}
+}

@@ -1,0 +1,335 @@
+/*
+ * peerd.h -- the private header of peerd: every daemon file includes it.
+ *
+ * Prototypes are grouped by the file that defines them; a file's functions
+ * carry its name as their prefix (conn.c -> conn_*).
+ */
+#ifndef PEERD_H
+#define PEERD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "frame.h"
+
+#ifndef PEERD_VERSION
+#define PEERD_VERSION		"0.0.0"
+#endif
+#define PEERD_PROTOCOL		1		/* Hello.protocol_version we speak */
+#define PEERD_CONF_DEFAULT	"/etc/peerd/peerd.conf"
+
+#define PRINTFLIKE(f, a)	__attribute__((__format__(__printf__, f, a)))
+#define DEAD			__attribute__((__noreturn__))
+
+struct event_base;
+struct bufferevent;
+struct event;
+struct sockaddr;
+struct ssl_st;
+
+/* Short names for the generated protobuf-c types. */
+typedef Peerd__V1__Hello	Hello;
+typedef Peerd__V1__ErrorCode	ErrorCode;
+typedef Peerd__V1__Role		Role;
+
+#define ROLE_NONE	PEERD__V1__ROLE__ROLE_UNSPECIFIED
+#define ROLE_REQUESTER	PEERD__V1__ROLE__REQUESTER
+#define ROLE_SUPPORTER	PEERD__V1__ROLE__SUPPORTER
+#define ROLE_OPERATOR	PEERD__V1__ROLE__OPERATOR
+#define ROLE_M(r)	(1u << (r))			/* role mask bit */
+#define ROLE_ANY	(ROLE_M(ROLE_REQUESTER) | ROLE_M(ROLE_SUPPORTER) | \
+			 ROLE_M(ROLE_OPERATOR))
+#define ROLE_PEERS	(ROLE_M(ROLE_REQUESTER) | ROLE_M(ROLE_SUPPORTER))
+
+#define ERR(x)		PEERD__V1__ERROR_CODE__ ## x	/* ERR(BAD_FRAME) */
+#define BODY(x)		PEERD__V1__ENVELOPE__BODY_ ## x	/* BODY(HELLO) */
+
+/* ---- log.c ---- */
+
+enum log_level {
+	LOG_LVL_DEBUG,
+	LOG_LVL_INFO,
+	LOG_LVL_WARN,
+	LOG_LVL_ERROR
+};
+
+#define LOG_ESCAPE_MAX	64	/* bytes of a client string kept in a log line */
+
+void		 log_init(enum log_level);
+void		 log_set_level(enum log_level);
+enum log_level	 log_get_level(void);
+const char	*log_level_name(enum log_level);
+int		 log_level_from_name(const char *);
+void		 log_debug(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_info(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_warn(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_warnx(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_error(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_vlog(enum log_level, const char *, va_list)
+		     PRINTFLIKE(2, 0);
+DEAD void	 fatal(const char *, ...) PRINTFLIKE(1, 2);
+DEAD void	 fatalx(const char *, ...) PRINTFLIKE(1, 2);
+char		*log_escape(char *, size_t, const void *, size_t);
+
+/* ---- xmalloc.c ---- */
+
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xreallocarray(void *, size_t, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+int		 xasprintf(char **, const char *, ...) PRINTFLIKE(2, 3);
+int		 xvasprintf(char **, const char *, va_list) PRINTFLIKE(2, 0);
+
+/* ---- config.c ---- */
+
+#define CONF_TAGS_MAX		128	/* tags in the catalogue */
+#define CONF_TAG_NAME_MAX	32	/* bytes, [a-z0-9-] */
+#define CONF_TAG_DESC_MAX	200	/* bytes of a tag's description */
+#define CONF_INCLUDE_DEPTH	8	/* nested include files */
+#define CONF_LINE_MAX		4096	/* bytes of one config line */
+
+struct conf_tag {
+	char		*name;
+	char		*description;
+	char		*where;		/* "file:line" of its definition */
+};
+
+/* Everything the config file sets; the option table points into it. */
+struct config {
+	char		*path;		/* the file given to -c */
+
+	char		*listen;
+	char		*admin_listen;
+	char		*redis;
+	char		*tls_cert;
+	char		*tls_key;
+	int		 log_level;	/* enum log_level */
+
+	u_int		 max_frame;
+	u_int		 max_frame_hello;
+	u_int		 max_text;
+	u_int		 max_tags;
+	u_int		 max_connections;
+
+	u_int		 handshake_timeout;
+	u_int		 hello_timeout;
+	u_int		 idle_timeout;
+	u_int		 keepalive;
+
+	char		*node_id;
+	char		*default_language;
+
+	/* Reserved for the next issue: parsed and checked, not used yet. */
+	char		*signing_pubkey;
+	char		*requester_secret_file;
+	u_int		 grace;
+	u_int		 offer_timeout;
+	u_int		 presence_ttl;
+	char		*user;
+
+	struct conf_tag	 tags[CONF_TAGS_MAX];
+	u_int		 ntags;
+};
+
+enum config_type {
+	CONF_UINT,		/* decimal, min..max */
+	CONF_STRING,		/* one word, min..max bytes */
+	CONF_PATH,		/* one word, relative to the file naming it */
+	CONF_ADDR,		/* host:port */
+	CONF_LEVEL,		/* debug|info|warn|error */
+	CONF_TAG,		/* tag NAME DESCRIPTION... (repeatable) */
+	CONF_INCLUDE		/* include FILE */
+};
+
+/* One row of the option table. */
+struct config_option {
+	const char		*name;
+	enum config_type	 type;
+	long long		 min;	/* UINT: value; STRING: length */
+	long long		 max;
+	const char		*def;	/* default, parsed like a file value */
+	void			*var;	/* into struct config */
+	const char		*help;	/* one line, for --help and the docs */
+	/* Extra rule for a value; returns NULL or why it is refused. */
+	const char		*(*check)(const char *);
+};
+
+extern struct config	 conf;
+
+void		 config_defaults(void);
+int		 config_load(const char *, char **);
+int		 config_load_buffer(const char *, const char *, size_t, char **);
+void		 config_clear(void);
+const struct config_option *config_table(size_t *);
+const struct conf_tag	*config_tag_find(const char *);
+int		 config_split_addr(const char *, char **, u_short *);
+
+/* ---- tls.c ---- */
+
+int		 tls_init(char **);
+int		 tls_reload(void);
+struct ssl_st	*tls_new_ssl(void);
+void		 tls_free(void);
+char		*tls_errors(char *, size_t);
+
+/* ---- server.c ---- */
+
+/* Counters for operators; never per person. */
+struct stats {
+	uint64_t	 accepted;
+	uint64_t	 refused;		/* over max_connections */
+	uint64_t	 tls_failed;
+	uint64_t	 closed;
+	uint64_t	 frames_in;
+	uint64_t	 frames_out;
+	uint64_t	 errors_sent;
+	uint32_t	 conns;			/* open now */
+};
+
+extern struct event_base	*server_base;
+extern struct stats		 stats;
+
+int		 server_start(void);
+int		 server_run(void);
+int		 server_stopping(void);
+void		 server_notify(const char *);
+void		 server_conn_gone(void);
+
+/* ---- listener.c ---- */
+
+int		 listener_start(void);
+void		 listener_stop(void);
+
+/* ---- conn.c ---- */
+
+/*
+ * The connection state machine (see proto/PROTOCOL.md):
+ *
+ *   TLS_HANDSHAKE --TLS up--> HELLO --Hello ok--> READY
+ *        |                      |                   |
+ *        | timeout, TLS error   | fatal Error       | fatal Error, idle,
+ *        v                      v                   v   shutdown
+ *      freed                 CLOSING <--------------+
+ *                               | output flushed (or CONN_CLOSE_WAIT)
+ *                               v
+ *                             freed
+ *
+ * Only conn_free releases a conn, and only the event, write and timer
+ * callbacks call it, never a message handler: a handler that wants the
+ * connection gone sends a fatal Error (conn_error) and returns.
+ */
+enum conn_state {
+	CONN_TLS_HANDSHAKE,
+	CONN_HELLO,		/* TLS up, waiting for Hello */
+	CONN_READY,		/* Hello accepted, Welcome sent */
+	CONN_CLOSING		/* fatal Error queued, flushing */
+};
+#define CONN_S(s)	(1u << (s))			/* state mask bit */
+
+#define CONN_CLOSE_WAIT		2	/* seconds to flush before closing */
+#define CONN_ADDR_MAX		64	/* bytes of "host:port" */
+#define CONN_CLIENT_MAX		(LOG_ESCAPE_MAX * 4 + 4) /* bytes, escaped
+						   Hello.client_name */
+
+struct conn {
+	uint64_t		 id;		/* in logs and Welcome */
+	enum conn_state		 state;
+	Role			 role;		/* ROLE_NONE before Hello */
+	struct bufferevent	*bev;
+	struct event		*timer;		/* handshake, hello, close */
+	size_t			 max_frame;	/* bytes, the limit now */
+	char			 addr[CONN_ADDR_MAX];
+	char			 client[CONN_CLIENT_MAX]; /* escaped */
+	time_t			 since;		/* accepted, monotonic s */
+	const char		*reason;	/* why it is closing */
+	int			 flags;
+#define CONN_F_TLS_UP		0x1	/* handshake done: may close_notify */
+#define CONN_F_OVER_LIMIT	0x2	/* accepted over max_connections */
+#define CONN_F_WRITE_SHUT	0x4	/* close_notify and FIN sent */
+	uint64_t		 frames_in;
+	uint64_t		 frames_out;
+
+	/* Filled by auth.c from a credential (next issue). */
+	void			*auth;
+
+	TAILQ_ENTRY(conn)	 entry;
+};
+TAILQ_HEAD(conn_list, conn);
+
+extern struct conn_list	 conns;
+
+struct conn	*conn_new(int, const struct sockaddr *, int, int);
+void		 conn_free(struct conn *, const char *);
+int		 conn_send(struct conn *, const Envelope *);
+void		 conn_error(struct conn *, uint64_t, ErrorCode, int,
+		     const char *, ...) PRINTFLIKE(5, 6);
+void		 conn_ready(struct conn *, Role);
+void		 conn_shutdown_all(void);
+void		 conn_free_all(void);
+const char	*conn_state_name(enum conn_state);
+const char	*conn_role_name(Role);
+const char	*conn_code_name(ErrorCode);
+
+/* ---- dispatch.c ---- */
+
+/*
+ * One row per message a client may send.  dispatch() checks the state,
+ * then the role, then the fields (check), then calls handle.  A NULL
+ * handle means "not implemented yet": the client gets BAD_STATE.
+ */
+struct dispatch_entry {
+	Peerd__V1__Envelope__BodyCase	 body;
+	const char			*name;
+	u_int				 roles;	/* ROLE_M() mask */
+	u_int				 states; /* CONN_S() mask */
+	/* Return NULL or why a field breaks its rule (BAD_MESSAGE). */
+	const char			*(*check)(struct conn *,
+					    const Envelope *);
+	void				 (*handle)(struct conn *,
+					    const Envelope *);
+};
+
+void		 dispatch(struct conn *, const Envelope *);
+const struct dispatch_entry *dispatch_find(Peerd__V1__Envelope__BodyCase);
+
+/* ---- auth.c ---- */
+
+ErrorCode	 auth_hello(struct conn *, const Hello *, Role *, char *,
+		     size_t);
+void		 auth_free(struct conn *);
+
+/* ---- redis.c ---- */
+
+#define REDIS_CONNECT_TIMEOUT	2	/* seconds before a connect is given up */
+#define REDIS_BACKOFF_MIN	1	/* seconds, first reconnect delay */
+#define REDIS_BACKOFF_MAX	30	/* seconds, reconnect delay cap */
+#define REDIS_PING_EVERY	5	/* seconds between liveness PINGs */
+
+struct redisAsyncContext;
+typedef void redis_cb(struct redisAsyncContext *, void *, void *);
+
+int		 redis_start(void);
+void		 redis_stop(void);
+int		 redis_is_up(void);
+int		 redis_command(redis_cb *, void *, const char *, ...);
+int		 redis_command_argv(redis_cb *, void *, int, const char **,
+		     const size_t *);
+void		 redis_on_change(void (*)(int));
+
+/* ---- admin.c ---- */
+
+int		 admin_start(void);
+void		 admin_stop(void);
+
+/* ---- util.c ---- */
+
+time_t		 util_now(void);
+int		 util_utf8_valid(const void *, size_t);
+
+#endif /* PEERD_H */

@@ -1,0 +1,59 @@
+/*
+ * util.c -- small helpers with no better home.
+ */
+#include <stdint.h>
+#include <time.h>
+
+#include "peerd.h"
+
+/* Return monotonic seconds, for durations (never wall time). */
+time_t
+util_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec);
+}
+
+/*
+ * Return 1 if len bytes at p are well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF), else 0.
+ */
+int
+util_utf8_valid(const void *p, size_t len)
+{
+	const unsigned char	*s = p;
+	size_t			 i = 0, n, k;
+	uint32_t		 cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else
+			return (0);
+		if (len - i <= n)
+			return (0);
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return (0);
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (0);
+		i += n + 1;
+	}
+	return (1);
+}
