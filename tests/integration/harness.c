@@ -1,0 +1,622 @@
+/*
+ * harness.c -- temp dir, certificates, free ports, peerd and redis-server
+ * processes, peerd's log.
+ *
+ * Ports are picked by binding 127.0.0.1:0 and closing again; another
+ * process may take one in between, so a start that fails while a port is
+ * taken is retried on fresh ports.  Readiness is "the port is in LISTEN"
+ * read from /proc/net/tcp, which makes no connection (a probe connection
+ * would show up in peerd's log as a failed handshake).
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define HARNESS_POLL_MS		10	/* ms between readiness checks */
+#define HARNESS_START_TRIES	3	/* starts on fresh ports before giving up */
+#define HARNESS_LOG_MAX		(8 << 20) /* bytes of peerd log read at most */
+#define HARNESS_DUMP_LINES	60	/* lines of log printed on failure */
+
+int64_t
+harness_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+void
+harness_msleep(int ms)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Return a port nobody had bound on 127.0.0.1 a moment ago, or -1. */
+static int
+harness_free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return (port);
+}
+
+/* Look for a LISTEN socket on port in one /proc/net/tcp* file: 1, 0, -1. */
+static int
+harness_proc_listening(const char *path, int port)
+{
+	FILE		*f;
+	char		 line[512], local[128];
+	unsigned int	 lport, st;
+	int		 found = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	if (fgets(line, sizeof line, f) == NULL) {	/* header */
+		fclose(f);
+		return (-1);
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		char	*colon;
+
+		if (sscanf(line, "%*d: %127s %*s %x", local, &st) != 2)
+			continue;
+		if ((colon = strrchr(local, ':')) == NULL)
+			continue;
+		if (sscanf(colon + 1, "%x", &lport) != 1)
+			continue;
+		if ((int)lport == port && st == 0x0a) {	/* TCP_LISTEN */
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return (found);
+}
+
+int
+harness_port_listening(int port)
+{
+	struct sockaddr_in	sin;
+	int			r4, r6, fd, ok;
+
+	r4 = harness_proc_listening("/proc/net/tcp", port);
+	r6 = harness_proc_listening("/proc/net/tcp6", port);
+	if (r4 == 1 || r6 == 1)
+		return (1);
+	if (r4 == 0)
+		return (0);
+	/* No /proc: fall back to a probe connection. */
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ok = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
+	close(fd);
+	return (ok);
+}
+
+/* Join a and b into out.  Returns 0, or -1 if it does not fit. */
+static int
+harness_path(char *out, const char *a, const char *b)
+{
+	int	n;
+
+	n = snprintf(out, HARNESS_PATH, "%s/%s", a, b);
+	return (n < 0 || n >= HARNESS_PATH ? -1 : 0);
+}
+
+/*
+ * Fork and exec argv (argv[0] searched in PATH unless it has a slash) with stdout and stderr appended to logpath.  The child
+ * dies with the test process.  Returns the pid or -1.
+ */
+static pid_t
+harness_spawn(char *const argv[], const char *logpath)
+{
+	pid_t	pid, parent = getpid();
+	int	fd;
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+		return (-1);
+	}
+	if (pid != 0)
+		return (pid);
+
+	/* Child. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(127);
+	signal(SIGPIPE, SIG_DFL);
+	if ((fd = open("/dev/null", O_RDONLY)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fd != -1) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	execvp(argv[0], argv);
+	fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Wait up to timeout_ms for *pid to exit; on exit reap it, store the wait
+ * status in *status (if not NULL) and set *pid to -1.  Returns 0 once
+ * exited, -1 on timeout.
+ */
+static int
+harness_reap(pid_t *pid, int *status, int timeout_ms)
+{
+	int64_t	deadline = harness_now_ms() + timeout_ms;
+	pid_t	r;
+	int	st;
+
+	if (*pid == -1)
+		return (0);
+	for (;;) {
+		r = waitpid(*pid, &st, WNOHANG);
+		if (r == *pid || (r == -1 && errno == ECHILD)) {
+			if (status != NULL)
+				*status = r == *pid ? st : -1;
+			*pid = -1;
+			return (0);
+		}
+		if (harness_now_ms() >= deadline)
+			return (-1);
+		harness_msleep(HARNESS_POLL_MS);
+	}
+}
+
+/* SIGTERM, wait, SIGKILL, reap. */
+static int
+harness_kill(pid_t *pid, int *status)
+{
+	if (*pid == -1)
+		return (0);
+	kill(*pid, SIGTERM);
+	if (harness_reap(pid, status, HARNESS_STOP_MS) == 0)
+		return (0);
+	fprintf(stderr, "harness: pid %ld ignored SIGTERM; SIGKILL\n",
+	    (long)*pid);
+	kill(*pid, SIGKILL);
+	return (harness_reap(pid, status, HARNESS_STOP_MS));
+}
+
+/*
+ * Wait until port listens while *pid lives.  Returns 0 when listening, -1
+ * if the process exited (reaped, *status set) or time ran out.
+ */
+static int
+harness_wait_listen(pid_t *pid, int *status, int port, int timeout_ms)
+{
+	int64_t	deadline = harness_now_ms() + timeout_ms;
+
+	for (;;) {
+		if (harness_reap(pid, status, 0) == 0)
+			return (-1);
+		if (harness_port_listening(port))
+			return (0);
+		if (harness_now_ms() >= deadline)
+			return (-1);
+		harness_msleep(HARNESS_POLL_MS);
+	}
+}
+
+/* Run a command to completion with a time limit.  Returns its exit code. */
+static int
+harness_run(char *const argv[], const char *logpath, int timeout_ms)
+{
+	pid_t	pid;
+	int	status = -1;
+
+	if ((pid = harness_spawn(argv, logpath)) == -1)
+		return (-1);
+	if (harness_reap(&pid, &status, timeout_ms) == -1) {
+		kill(pid, SIGKILL);
+		harness_reap(&pid, &status, HARNESS_STOP_MS);
+		return (-1);
+	}
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Run the dev certificate script into dir.  Returns 0 or -1. */
+static int
+harness_gen_certs(struct harness *h, const char *dir)
+{
+	char	script[HARNESS_PATH], logpath[HARNESS_PATH];
+	char	*argv[] = { script, (char *)dir, NULL };
+
+	if (harness_path(script, h->src, "deploy/gen-dev-certs.sh") == -1 ||
+	    harness_path(logpath, h->dir, "certs.log") == -1)
+		return (-1);
+	if (harness_run(argv, logpath, 30000) != 0) {
+		fprintf(stderr, "harness: %s %s failed (see %s)\n", script,
+		    dir, logpath);
+		return (-1);
+	}
+	return (0);
+}
+
+struct harness *
+harness_new(void)
+{
+	struct harness	*h;
+	const char	*tmp;
+
+	if ((h = calloc(1, sizeof *h)) == NULL)
+		return (NULL);
+	h->peerd_pid = h->redis_pid = -1;
+	h->peerd_status = -1;
+	h->src = getenv("PEERD_SRC");
+	h->peerd_bin = getenv("PEERD_BIN");
+	h->peer_bin = getenv("PEER_BIN");
+	h->peerctl_bin = getenv("PEERCTL_BIN");
+	if (h->src == NULL || h->peerd_bin == NULL) {
+		fprintf(stderr, "harness: PEERD_SRC and PEERD_BIN must be set "
+		    "(make test sets them)\n");
+		free(h);
+		return (NULL);
+	}
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(h->dir, sizeof h->dir, "%s/peerd-test.XXXXXX", tmp);
+	if (mkdtemp(h->dir) == NULL) {
+		fprintf(stderr, "harness: mkdtemp %s: %s\n", h->dir,
+		    strerror(errno));
+		free(h);
+		return (NULL);
+	}
+	if (harness_path(h->conf, h->dir, "peerd.conf") == -1 ||
+	    harness_path(h->log, h->dir, "peerd.log") == -1 ||
+	    harness_path(h->redis_log, h->dir, "redis.log") == -1 ||
+	    harness_path(h->ca, h->dir, "ca.pem") == -1 ||
+	    harness_path(h->cert, h->dir, "server.pem") == -1 ||
+	    harness_path(h->key, h->dir, "server.key") == -1 ||
+	    harness_gen_certs(h, h->dir) == -1)
+		goto fail;
+	h->port = harness_free_port();
+	h->admin_port = harness_free_port();
+	h->redis_port = harness_free_port();
+	if (h->port == -1 || h->admin_port == -1 || h->redis_port == -1)
+		goto fail;
+	return (h);
+fail:
+	harness_free(h);
+	return (NULL);
+}
+
+/* nftw callback: remove one entry. */
+static int
+harness_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return (remove(path) == -1 ? -1 : 0);
+}
+
+void
+harness_free(struct harness *h)
+{
+	const char	*keep, *verbose;
+
+	if (h == NULL)
+		return;
+	harness_peerd_stop(h);
+	harness_redis_stop(h);
+	if ((verbose = getenv("HARNESS_VERBOSE")) != NULL && *verbose == '1')
+		harness_log_dump(h);
+	keep = getenv("HARNESS_KEEP");
+	if (keep != NULL && *keep == '1')
+		fprintf(stderr, "harness: kept %s\n", h->dir);
+	else if (h->dir[0] != '\0')
+		nftw(h->dir, harness_rm, 16, FTW_DEPTH | FTW_PHYS);
+	free(h->extra);
+	free(h);
+}
+
+int
+harness_redis_start(struct harness *h)
+{
+	char	 port[16];
+	char	*argv[] = { (char *)"redis-server", (char *)"--port",
+		    port, (char *)"--bind", (char *)"127.0.0.1", (char *)"--save",
+		    (char *)"", (char *)"--appendonly", (char *)"no",
+		    (char *)"--dir", h->dir, NULL };
+	int	 try, status;
+
+	if (h->redis_pid != -1)
+		return (-1);
+	for (try = 0; try < HARNESS_START_TRIES; try++) {
+		if (try > 0) {
+			/* peerd knows the port already: keep it then. */
+			if (h->peerd_pid != -1)
+				break;
+			h->redis_port = harness_free_port();
+		}
+		snprintf(port, sizeof port, "%d", h->redis_port);
+		if ((h->redis_pid = harness_spawn(argv, h->redis_log)) == -1)
+			return (-1);
+		if (harness_wait_listen(&h->redis_pid, &status, h->redis_port,
+		    HARNESS_START_MS) == 0)
+			return (0);
+		harness_kill(&h->redis_pid, NULL);
+	}
+	fprintf(stderr, "harness: redis-server did not start on port %d "
+	    "(see %s)\n", h->redis_port, h->redis_log);
+	return (-1);
+}
+
+int
+harness_redis_stop(struct harness *h)
+{
+	return (harness_kill(&h->redis_pid, NULL));
+}
+
+/* Write the peerd config for the current ports.  Returns 0 or -1. */
+static int
+harness_write_conf(struct harness *h, const char *extra)
+{
+	FILE	*f;
+	int	 ok;
+
+	if ((f = fopen(h->conf, "w")) == NULL)
+		return (-1);
+	fprintf(f, "# written by tests/integration/harness.c\n"
+	    "listen 127.0.0.1:%d\n"
+	    "admin_listen 127.0.0.1:%d\n"
+	    "tls_cert %s\n"
+	    "tls_key %s\n"
+	    "redis 127.0.0.1:%d\n"
+	    "log_level debug\n"
+	    "node_id test\n",
+	    h->port, h->admin_port, h->cert, h->key, h->redis_port);
+	if (extra != NULL) {
+		fputs(extra, f);
+		if (*extra != '\0' && extra[strlen(extra) - 1] != '\n')
+			fputc('\n', f);
+	}
+	ok = ferror(f) == 0;
+	if (fclose(f) != 0 || !ok)
+		return (-1);
+	return (0);
+}
+
+int
+harness_peerd_start(struct harness *h, const char *extra)
+{
+	char	*argv[] = { (char *)h->peerd_bin, (char *)"-c", h->conf, NULL };
+	char	*copy = NULL;
+	int	 try, admin_deadline;
+
+	if (h->peerd_pid != -1)
+		return (-1);
+	if (extra != NULL && (copy = strdup(extra)) == NULL)
+		return (-1);
+	free(h->extra);
+	h->extra = copy;
+	for (try = 0; try < HARNESS_START_TRIES; try++) {
+		if (try > 0) {
+			h->port = harness_free_port();
+			h->admin_port = harness_free_port();
+		}
+		if (harness_write_conf(h, h->extra) == -1) {
+			fprintf(stderr, "harness: cannot write %s\n", h->conf);
+			return (-1);
+		}
+		if ((h->peerd_pid = harness_spawn(argv, h->log)) == -1)
+			return (-1);
+		if (harness_wait_listen(&h->peerd_pid, &h->peerd_status,
+		    h->port, HARNESS_START_MS) == 0) {
+			/* The admin port is best effort: give it a moment. */
+			admin_deadline = 100;
+			while (!harness_port_listening(h->admin_port) &&
+			    admin_deadline-- > 0)
+				harness_msleep(HARNESS_POLL_MS);
+			return (0);
+		}
+		if (h->peerd_pid != -1) {
+			fprintf(stderr, "harness: peerd not listening on %d "
+			    "after %d ms\n", h->port, HARNESS_START_MS);
+			harness_kill(&h->peerd_pid, &h->peerd_status);
+			break;
+		}
+		/* It exited: retry only if a port was taken meanwhile. */
+		if (!harness_port_listening(h->port) &&
+		    !harness_port_listening(h->admin_port) &&
+		    !harness_log_contains(h, "in use"))
+			break;
+		fprintf(stderr, "harness: port taken, retrying peerd\n");
+	}
+	fprintf(stderr, "harness: peerd failed to start (status %d); log:\n",
+	    h->peerd_status);
+	harness_log_dump(h);
+	return (-1);
+}
+
+int
+harness_peerd_signal(struct harness *h, int sig)
+{
+	if (h->peerd_pid == -1)
+		return (-1);
+	return (kill(h->peerd_pid, sig));
+}
+
+int
+harness_peerd_wait(struct harness *h, int timeout_ms)
+{
+	return (harness_reap(&h->peerd_pid, &h->peerd_status, timeout_ms));
+}
+
+int
+harness_peerd_alive(struct harness *h)
+{
+	harness_reap(&h->peerd_pid, &h->peerd_status, 0);
+	return (h->peerd_pid != -1);
+}
+
+int
+harness_peerd_stop(struct harness *h)
+{
+	return (harness_kill(&h->peerd_pid, &h->peerd_status));
+}
+
+/* Read peerd's log into a NUL-terminated buffer.  Returns NULL if none. */
+static char *
+harness_log_read(struct harness *h)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+
+	if ((f = fopen(h->log, "r")) == NULL)
+		return (NULL);
+	if ((buf = malloc(HARNESS_LOG_MAX + 1)) == NULL) {
+		fclose(f);
+		return (NULL);
+	}
+	n = fread(buf, 1, HARNESS_LOG_MAX, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The log is text; a stray NUL would hide what follows it. */
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = '?';
+	return (buf);
+}
+
+int
+harness_log_count(struct harness *h, const char *needle)
+{
+	char		*buf;
+	const char	*p;
+	int		 n = 0;
+
+	if (*needle == '\0' || (buf = harness_log_read(h)) == NULL)
+		return (0);
+	for (p = buf; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	free(buf);
+	return (n);
+}
+
+int
+harness_log_contains(struct harness *h, const char *needle)
+{
+	return (harness_log_count(h, needle) > 0);
+}
+
+int
+harness_log_wait(struct harness *h, const char *needle, int timeout_ms)
+{
+	int64_t	deadline = harness_now_ms() + timeout_ms;
+
+	for (;;) {
+		if (harness_log_contains(h, needle))
+			return (0);
+		if (harness_now_ms() >= deadline)
+			return (-1);
+		harness_msleep(HARNESS_POLL_MS * 2);
+	}
+}
+
+void
+harness_log_dump(struct harness *h)
+{
+	char	*buf, *p;
+	int	 lines = 0;
+
+	if ((buf = harness_log_read(h)) == NULL) {
+		fprintf(stderr, "harness: no log at %s\n", h->log);
+		return;
+	}
+	for (p = buf + strlen(buf); p > buf; p--) {
+		if (p[-1] == '\n' && *p != '\0' &&
+		    ++lines > HARNESS_DUMP_LINES)
+			break;
+	}
+	fprintf(stderr, "---- %s (tail) ----\n%s---- end ----\n", h->log, p);
+	free(buf);
+}
+
+int
+harness_make_ca(struct harness *h, const char *name, char *out, size_t outlen)
+{
+	char	dir[HARNESS_PATH];
+	int	n;
+
+	if (harness_path(dir, h->dir, name) == -1 ||
+	    harness_gen_certs(h, dir) == -1)
+		return (-1);
+	n = snprintf(out, outlen, "%s/ca.pem", dir);
+	return (n < 0 || (size_t)n >= outlen ? -1 : 0);
+}
+
+int
+harness_setup(void **state, int flags, const char *extra)
+{
+	struct harness	*h;
+
+	/* peerd closing a socket under a write must not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
+	*state = NULL;
+	if ((h = harness_new()) == NULL)
+		return (-1);
+	if ((flags & HARNESS_REDIS) && harness_redis_start(h) == -1)
+		goto fail;
+	if (!(flags & HARNESS_NO_PEERD) && harness_peerd_start(h, extra) == -1)
+		goto fail;
+	*state = h;
+	return (0);
+fail:
+	harness_free(h);
+	return (-1);
+}
+
+int
+harness_teardown(void **state)
+{
+	harness_free(*state);
+	*state = NULL;
+	return (0);
+}

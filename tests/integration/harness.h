@@ -1,0 +1,294 @@
+/*
+ * harness.h -- integration test harness: a real redis-server and a real
+ * peerd on free loopback ports, certificates in a fresh temp dir, a
+ * synchronous client on libpeerclient, raw sockets for hostile tests and a
+ * tiny HTTP GET for the admin port.
+ *
+ * Everything is bounded in time and listens on 127.0.0.1 only.  Processes
+ * are stopped by PID (SIGTERM, then SIGKILL) and also get PR_SET_PDEATHSIG,
+ * so nothing outlives a test binary that crashes.
+ *
+ * Environment (set by `make test`): PEERD_BIN, PEER_BIN, PEERCTL_BIN,
+ * PEERD_SRC (the repository root).  HARNESS_VERBOSE=1 prints peerd's log
+ * at teardown; HARNESS_KEEP=1 keeps the temp dir.
+ *
+ * A test file usually reads:
+ *
+ *	static int setup(void **state)
+ *	{ return (harness_setup(state, HARNESS_REDIS, "hello_timeout 1\n")); }
+ *
+ *	static void test_x(void **state)
+ *	{
+ *		struct harness	*h = *state;
+ *		struct tclient	*c = tclient_connect(h);
+ *		...
+ *	}
+ *	... cmocka_unit_test_setup_teardown(test_x, setup, harness_teardown)
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peerclient.h"
+
+#define HARNESS_START_MS	10000	/* ms, for peerd or Redis to listen */
+#define HARNESS_STOP_MS		5000	/* ms, after SIGTERM before SIGKILL */
+#define HARNESS_IO_MS		3000	/* ms, a reply that should come at once */
+#define HARNESS_PATH		PATH_MAX
+
+/* Flags for harness_setup(). */
+#define HARNESS_REDIS		0x1	/* start Redis before peerd */
+#define HARNESS_NO_PEERD	0x2	/* do not start peerd (the test will) */
+
+struct harness {
+	char		 dir[HARNESS_PATH];	/* fresh temp dir, removed after */
+	char		 conf[HARNESS_PATH];	/* dir/peerd.conf */
+	char		 log[HARNESS_PATH];	/* dir/peerd.log: peerd's stderr */
+	char		 redis_log[HARNESS_PATH]; /* dir/redis.log */
+	char		 ca[HARNESS_PATH];	/* dir/ca.pem */
+	char		 cert[HARNESS_PATH];	/* dir/server.pem */
+	char		 key[HARNESS_PATH];	/* dir/server.key */
+
+	const char	*src;			/* $PEERD_SRC */
+	const char	*peerd_bin;		/* $PEERD_BIN */
+	const char	*peer_bin;		/* $PEER_BIN (may be NULL) */
+	const char	*peerctl_bin;		/* $PEERCTL_BIN (may be NULL) */
+
+	int		 port;			/* peerd TLS port */
+	int		 admin_port;		/* peerd admin HTTP port */
+	int		 redis_port;		/* Redis port (in the config even
+						   while Redis is down) */
+	pid_t		 peerd_pid;		/* -1 when not running */
+	pid_t		 redis_pid;		/* -1 when not running */
+	int		 peerd_status;		/* wait status of the last peerd
+						   reaped, -1 before */
+	char		*extra;			/* config lines of the last start */
+};
+
+/* ---- harness.c: environment, processes, logs ---------------------------- */
+
+/*
+ * Make a temp dir with certificates (deploy/gen-dev-certs.sh) and pick free
+ * ports; start nothing.  Returns NULL (after printing why) if PEERD_SRC is
+ * unset or the dir or certificates cannot be made.
+ */
+struct harness	*harness_new(void);
+
+/* Stop peerd and Redis, remove the temp dir, free h.  NULL is fine. */
+void		 harness_free(struct harness *h);
+
+/*
+ * Start redis-server on h->redis_port and wait until it listens.  Before
+ * peerd has started, a taken port is replaced by a fresh one.  Returns 0,
+ * or -1 (already running, exec failed, or not listening in time).
+ */
+int		 harness_redis_start(struct harness *h);
+
+/* Stop Redis (SIGTERM, SIGKILL after HARNESS_STOP_MS).  Returns 0 or -1. */
+int		 harness_redis_stop(struct harness *h);
+
+/*
+ * Write h->conf (listen, admin_listen, tls_cert, tls_key, redis, log_level
+ * debug, node_id, then the extra lines, which may be NULL), start $PEERD_BIN
+ * -c h->conf with stdout and stderr appended to h->log, and wait until the
+ * TLS port listens.  A start that fails while the ports were taken retries
+ * on fresh ports.  Returns 0, or -1 after printing the log's tail.
+ */
+int		 harness_peerd_start(struct harness *h, const char *extra);
+
+/* Send sig to peerd.  Returns 0, or -1 if it is not running. */
+int		 harness_peerd_signal(struct harness *h, int sig);
+
+/*
+ * Wait up to timeout_ms for peerd to exit; reaps it and sets
+ * h->peerd_status.  Returns 0 when it exited, -1 on timeout.
+ */
+int		 harness_peerd_wait(struct harness *h, int timeout_ms);
+
+/* Return 1 if peerd is still running (reaping it if it just exited). */
+int		 harness_peerd_alive(struct harness *h);
+
+/* Stop peerd: SIGTERM, SIGKILL after HARNESS_STOP_MS.  Returns 0 or -1. */
+int		 harness_peerd_stop(struct harness *h);
+
+/* Return 1 if peerd's log contains needle, else 0. */
+int		 harness_log_contains(struct harness *h, const char *needle);
+
+/* Return how many times needle occurs in peerd's log. */
+int		 harness_log_count(struct harness *h, const char *needle);
+
+/*
+ * Wait up to timeout_ms for needle to appear in peerd's log.  Returns 0
+ * when it did, -1 on timeout.
+ */
+int		 harness_log_wait(struct harness *h, const char *needle,
+		     int timeout_ms);
+
+/* Print the last lines of peerd's log to stderr (for failing tests). */
+void		 harness_log_dump(struct harness *h);
+
+/*
+ * Make another, unrelated CA (and server certificate) in dir/NAME with the
+ * same script; write the path of its ca.pem to out.  Returns 0 or -1.
+ */
+int		 harness_make_ca(struct harness *h, const char *name, char *out,
+		     size_t outlen);
+
+/*
+ * cmocka setup: harness_new(), then Redis if flags has HARNESS_REDIS, then
+ * peerd with extra config lines unless HARNESS_NO_PEERD.  *state is the
+ * struct harness.  Returns 0, or -1 (cmocka then skips the test, failed).
+ */
+int		 harness_setup(void **state, int flags, const char *extra);
+
+/* cmocka teardown: harness_free(*state).  Always returns 0. */
+int		 harness_teardown(void **state);
+
+/* Milliseconds on the monotonic clock. */
+int64_t		 harness_now_ms(void);
+
+/* Sleep ms milliseconds. */
+void		 harness_msleep(int ms);
+
+/* Return 1 if something listens on 127.0.0.1:port (TCP), else 0. */
+int		 harness_port_listening(int port);
+
+/* ---- tclient.c: a synchronous client on libpeerclient ------------------- */
+
+/*
+ * The client owns a private event_base and runs it only inside the calls
+ * below (event_base_loop(EVLOOP_ONCE) with a timer), so tests read
+ * linearly.  Envelopes that arrive are queued until a tclient_recv() takes
+ * them.
+ */
+struct tclient;
+
+/*
+ * Start connecting to 127.0.0.1:port trusting ca_file and verifying
+ * verify_name (NULL: "localhost"); does not wait.  Returns NULL if the
+ * connect could not even start (reason printed).
+ */
+struct tclient	*tclient_open(int port, const char *ca_file,
+		     const char *verify_name);
+
+/*
+ * Wait up to timeout_ms for TLS to be up.  Returns 0 when connected, -1 if
+ * the connection closed (see tclient_reason()) or time ran out.
+ */
+int		 tclient_wait_connected(struct tclient *c, int timeout_ms);
+
+/* Open to h's peerd with h's CA, wait HARNESS_IO_MS.  NULL on failure. */
+struct tclient	*tclient_connect(struct harness *h);
+
+/* Send env as one frame.  Returns a PEERCLIENT_* code. */
+int		 tclient_send(struct tclient *c, const Envelope *env);
+
+/* Send Hello{version 1, role}.  Returns the envelope id used, 0 on error. */
+uint64_t	 tclient_send_hello(struct tclient *c, Peerd__V1__Role role);
+
+/*
+ * Send Hello{role} and wait for the reply.  Returns the envelope (a
+ * Welcome, or an Error if peerd refused), or NULL on timeout or close.
+ * Free it with frame_free().
+ */
+Envelope	*tclient_hello(struct tclient *c, Peerd__V1__Role role,
+		     int timeout_ms);
+
+/* Send Ping{nonce}.  Returns the envelope id used, 0 on error. */
+uint64_t	 tclient_send_ping(struct tclient *c, uint64_t nonce);
+
+/*
+ * Wait up to timeout_ms for the next envelope; body is a
+ * PEERD__V1__ENVELOPE__BODY_* value, or 0 for any.  With a body given,
+ * earlier envelopes of other kinds stay queued.  Returns the envelope
+ * (free it with frame_free()), or NULL on timeout or close.
+ */
+Envelope	*tclient_recv(struct tclient *c, int body, int timeout_ms);
+
+/* Return how many envelopes are queued unread. */
+size_t		 tclient_queued(struct tclient *c);
+
+/*
+ * Wait up to timeout_ms for the connection to close.  Returns 0 once it is
+ * closed (queued envelopes stay readable), -1 on timeout.
+ */
+int		 tclient_wait_closed(struct tclient *c, int timeout_ms);
+
+/* Return 1 once the connection has closed, else 0. */
+int		 tclient_closed(struct tclient *c);
+
+/* Return why the connection closed (valid once tclient_closed()). */
+enum peerclient_reason tclient_reason(struct tclient *c);
+
+/* Return the close detail text ("" before a close). */
+const char	*tclient_detail(struct tclient *c);
+
+/* Return the underlying libpeerclient handle. */
+struct peerclient *tclient_pc(struct tclient *c);
+
+/* Drop the connection and free everything.  NULL is fine. */
+void		 tclient_free(struct tclient *c);
+
+/* ---- raw.c: hostile peers and the admin port ---------------------------- */
+
+/* Connect a plain TCP socket to 127.0.0.1:port.  Returns the fd or -1. */
+int		 raw_tcp_connect(int port);
+
+/* Write all of buf to a plain socket.  Returns 0 or -1. */
+int		 raw_tcp_send(int fd, const void *buf, size_t len);
+
+/*
+ * Wait up to timeout_ms for the peer to close a plain socket (EOF or
+ * reset), discarding what it sends.  Returns 0 when closed, -1 on timeout.
+ */
+int		 raw_tcp_wait_closed(int fd, int timeout_ms);
+
+/* A TLS connection whose bytes the test writes itself. */
+struct raw_tls;
+
+/*
+ * Connect to 127.0.0.1:port and finish a TLS handshake (verifying the
+ * server against ca_file, SNI localhost) within HARNESS_IO_MS.  Returns
+ * NULL on failure.
+ */
+struct raw_tls	*raw_tls_connect(int port, const char *ca_file);
+
+/* Write len arbitrary bytes.  Returns 0, or -1 (closed, timeout, error). */
+int		 raw_tls_write(struct raw_tls *t, const void *buf, size_t len);
+
+/* Write a 4-byte big-endian frame header declaring len.  As raw_tls_write. */
+int		 raw_tls_send_header(struct raw_tls *t, uint32_t len);
+
+/* Write env as one frame (no limit but the codec's).  As raw_tls_write. */
+int		 raw_tls_send(struct raw_tls *t, const Envelope *env);
+
+/*
+ * Wait up to timeout_ms for one whole frame.  Returns it (frame_free()),
+ * or NULL on timeout, close, or a frame that does not decode.
+ */
+Envelope	*raw_tls_recv(struct raw_tls *t, int timeout_ms);
+
+/*
+ * Wait up to timeout_ms for the server to close (close_notify, EOF or
+ * reset); received bytes stay buffered for raw_tls_recv().  Returns 0 when
+ * closed, -1 on timeout.
+ */
+int		 raw_tls_wait_closed(struct raw_tls *t, int timeout_ms);
+
+/* Close and free.  NULL is fine. */
+void		 raw_tls_free(struct raw_tls *t);
+
+/*
+ * GET path from 127.0.0.1:port over plain HTTP/1.0 within timeout_ms.
+ * Copies up to bodylen-1 bytes of the body to body (NUL-terminated; body
+ * may be NULL).  Returns the HTTP status, or -1 on failure.
+ */
+int		 raw_http_get(int port, const char *path, char *body,
+		     size_t bodylen, int timeout_ms);
+
+#endif
