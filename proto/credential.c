@@ -82,8 +82,7 @@ cred_id_valid(const char *id)
 	return (i > 0);
 }
 
-/* Return whether s is a tag, [a-z0-9-]{1,32}. */
-static int
+int
 cred_tag_valid(const char *s)
 {
 	size_t	i;
@@ -98,8 +97,7 @@ cred_tag_valid(const char *s)
 	return (i > 0);
 }
 
-/* Return whether s is a language code, two lowercase letters. */
-static int
+int
 cred_lang_valid(const char *s)
 {
 	return (s[0] >= 'a' && s[0] <= 'z' && s[1] >= 'a' && s[1] <= 'z' &&
@@ -125,11 +123,10 @@ cred_name_char_ok(uint32_t cp)
 }
 
 /*
- * Return whether s is a display name: 1 to CRED_NAME_MAX bytes of strict
- * UTF-8 (no overlong forms, surrogates or code points past U+10FFFF) made
- * of characters cred_name_char_ok accepts.
+ * Strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF,
+ * and only characters cred_name_char_ok accepts.
  */
-static int
+int
 cred_name_valid(const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
@@ -206,20 +203,20 @@ cred_check_payload(const CredentialPayload *p, const char **why)
 	    p->role != PEERD__V1__ROLE__OPERATOR)
 		reason = "role must be supporter or operator";
 	else if (p->n_tags > CRED_TAGS_MAX)
-		reason = "too many tags (at most 32)";
+		reason = "tags: at most 32";
 	else if (p->n_languages > CRED_LANGS_MAX)
-		reason = "too many languages (at most 8)";
+		reason = "languages: at most 8";
 	else if (p->role == PEERD__V1__ROLE__SUPPORTER &&
 	    (p->capacity < 1 || p->capacity > CRED_CAPACITY_MAX))
 		reason = "capacity must be 1-16 for a supporter";
 	else if (p->capacity > CRED_CAPACITY_MAX)
 		reason = "capacity must be 0-16";
 	else if (p->issued_at == 0)
-		reason = "issued_at is missing";
+		reason = "issued_at: missing";
 	else if (p->not_after <= p->issued_at)
-		reason = "not_after must be later than issued_at";
+		reason = "not_after: must be later than issued_at";
 	else if (p->not_after - p->issued_at > CRED_LIFETIME_MAX)
-		reason = "lifetime longer than 1096 days";
+		reason = "lifetime: longer than 1096 days";
 	for (i = 0; reason == NULL && i < p->n_tags; i++) {
 		if (p->tags[i] == NULL || !cred_tag_valid(p->tags[i]))
 			reason = "tag must be 1-32 characters of a-z 0-9 -";
@@ -259,9 +256,9 @@ cred_info_to_payload(const struct cred_info *info, CredentialPayload *p,
 	else if (strnlen(info->name, sizeof info->name) == sizeof info->name)
 		reason = "name too long";
 	else if (info->ntags > CRED_TAGS_MAX)
-		reason = "too many tags (at most 32)";
+		reason = "tags: at most 32";
 	else if (info->nlanguages > CRED_LANGS_MAX)
-		reason = "too many languages (at most 8)";
+		reason = "languages: at most 8";
 	for (i = 0; reason == NULL && i < info->ntags; i++) {
 		if (strnlen(info->tags[i], sizeof info->tags[i]) ==
 		    sizeof info->tags[i])

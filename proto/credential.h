@@ -147,13 +147,28 @@ EVP_PKEY	*cred_key_load_public(const char *path, char *err,
 /*
  * Check info against every field rule (the rules cred_verify applies; time
  * against a clock is not checked).  Returns CRED_OK, or CRED_BAD_FIELD with
- * *why (if why is not NULL) set to a static reason naming the field.
+ * *why (if why is not NULL) set to a static reason whose first word is the
+ * field: "id", "name", "role", "tag(s)", "language(s)", "capacity",
+ * "issued_at", "not_after" or "lifetime".
  */
 enum cred_status cred_check_info(const struct cred_info *info,
 		     const char **why);
 
 /* Return whether id is a valid credential id, [A-Za-z0-9._-]{1,64}. */
 int		 cred_id_valid(const char *id);
+
+/*
+ * Return whether name is a valid display name: 1-64 bytes of valid UTF-8
+ * without control characters (C0, DEL, C1), line separators or
+ * bidirectional override/isolate characters.
+ */
+int		 cred_name_valid(const char *name);
+
+/* Return whether tag is a valid tag, [a-z0-9-]{1,32}. */
+int		 cred_tag_valid(const char *tag);
+
+/* Return whether lang is a valid language code, [a-z]{2} (ISO 639-1). */
+int		 cred_lang_valid(const char *lang);
 
 /*
  * Sign info with the private key and write the serialized Credential to out

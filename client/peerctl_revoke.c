@@ -1,0 +1,245 @@
+/*
+ * peerctl_revoke.c -- revoke and unrevoke: the revocation list in Redis.
+ *
+ * Schema (proto/credential.h): the set CRED_REDIS_REVOKED holds revoked
+ * ids; revoke also PUBLISHes the id on CRED_REDIS_REVOCATIONS so a live
+ * peerd ends that person's session at once.  hiredis's synchronous API is
+ * enough for one short exchange; every step has a timeout.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "credential.h"
+#include "peerctl.h"
+
+#define PEERCTL_REDIS_DEFAULT	"127.0.0.1:7476" /* peerd's usual Redis */
+#define PEERCTL_REDIS_TIMEOUT	3		/* seconds, connect and reply */
+#define PEERCTL_REDIS_PASSENV	"PEERCTL_REDIS_PASSWORD" /* AUTH, if set */
+
+static int	peerctl_revoke(const struct peerctl_cmd *, int, char **);
+static int	peerctl_revoke_undo(const struct peerctl_cmd *, int, char **);
+
+#define PEERCTL_REVOKE_HELP						\
+	"  --redis ADDR   Redis as HOST:PORT, [IPV6]:PORT or a unix socket\n" \
+	"                 path (default " PEERCTL_REDIS_DEFAULT ")\n"	\
+	"\n"								\
+	"If " PEERCTL_REDIS_PASSENV " is set, it is sent with AUTH.\n"
+
+const struct peerctl_cmd peerctl_revoke_cmd = {
+	"revoke", "ID [--redis ADDR]",
+	"Revoke every credential issued under ID and end live sessions",
+	"Adds ID to the Redis set " CRED_REDIS_REVOKED " (peerd refuses it at\n"
+	"the next Hello) and publishes it on " CRED_REDIS_REVOCATIONS " (peerd\n"
+	"ends a live session with that id).  Lasts until 'peerctl unrevoke'.\n"
+	"\n"
+	PEERCTL_REVOKE_HELP,
+	peerctl_revoke
+};
+
+const struct peerctl_cmd peerctl_revoke_undo_cmd = {
+	"unrevoke", "ID [--redis ADDR]",
+	"Lift the revocation of ID",
+	"Removes ID from the Redis set " CRED_REDIS_REVOKED ".  Credentials\n"
+	"issued under ID are accepted again until they expire.\n"
+	"\n"
+	PEERCTL_REVOKE_HELP,
+	peerctl_revoke_undo
+};
+
+/*
+ * Parse ID [--redis ADDR].  Returns 0 with *id and *addr set, -1 for
+ * --help (printed), or a PEERCTL_EXIT_* code after a message.
+ */
+static int
+peerctl_revoke_args(const struct peerctl_cmd *cmd, int argc, char **argv,
+    const char **id, const char **addr)
+{
+	static const struct option	 opts[] = {
+		{ "redis", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int				 ch;
+
+	*addr = PEERCTL_REDIS_DEFAULT;
+	while ((ch = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			*addr = optarg;
+			break;
+		case 'h':
+			peerctl_help(cmd);
+			return (-1);
+		default:
+			return (peerctl_getopt_error(cmd, argc, argv));
+		}
+	}
+	if (argc - optind != 1) {
+		peerctl_warnx(cmd, argc == optind ? "ID is required" :
+		    "only one ID, please");
+		return (peerctl_usage(cmd));
+	}
+	*id = argv[optind];
+	if (!cred_id_valid(*id)) {
+		peerctl_warnx(cmd, "ID: \"%s\" is not a credential id (1-64 "
+		    "characters of A-Z a-z 0-9 . _ -)", *id);
+		return (PEERCTL_EXIT_USAGE);
+	}
+	return (0);
+}
+
+/*
+ * Connect to addr: a path if it has a '/', else HOST:PORT or [HOST]:PORT.
+ * Returns a context, or NULL after a message.
+ */
+static redisContext *
+peerctl_revoke_connect(const struct peerctl_cmd *cmd, const char *addr)
+{
+	struct timeval		 tv = { PEERCTL_REDIS_TIMEOUT, 0 };
+	redisContext		*c;
+	unsigned long long	 port;
+	char			 host[256], *colon;
+	const char		*h, *pass;
+	size_t			 n;
+	redisReply		*r;
+
+	if (strchr(addr, '/') != NULL)
+		c = redisConnectUnixWithTimeout(addr, tv);
+	else {
+		if ((colon = strrchr(addr, ':')) == NULL || colon == addr) {
+			peerctl_warnx(cmd, "--redis: \"%s\" is not HOST:PORT",
+			    addr);
+			return (NULL);
+		}
+		h = addr;
+		n = (size_t)(colon - addr);
+		if (addr[0] == '[' && colon[-1] == ']') {
+			h++;
+			n -= 2;
+		}
+		if (n == 0 || n >= sizeof host) {
+			peerctl_warnx(cmd, "--redis: bad host in \"%s\"", addr);
+			return (NULL);
+		}
+		memcpy(host, h, n);
+		host[n] = '\0';
+		if (peerctl_number(cmd, "--redis port", colon + 1, 1, 65535,
+		    &port) == -1)
+			return (NULL);
+		c = redisConnectWithTimeout(host, (int)port, tv);
+	}
+	if (c == NULL || c->err) {
+		peerctl_warnx(cmd, "cannot connect to Redis at %s: %s", addr,
+		    c != NULL ? c->errstr : "out of memory");
+		if (c != NULL)
+			redisFree(c);
+		return (NULL);
+	}
+	if (redisSetTimeout(c, tv) != REDIS_OK) {
+		peerctl_warnx(cmd, "cannot set a Redis timeout");
+		redisFree(c);
+		return (NULL);
+	}
+	if ((pass = getenv(PEERCTL_REDIS_PASSENV)) != NULL && *pass != '\0') {
+		r = redisCommand(c, "AUTH %s", pass);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			peerctl_warnx(cmd, "Redis AUTH failed: %s",
+			    r != NULL ? r->str : c->errstr);
+			if (r != NULL)
+				freeReplyObject(r);
+			redisFree(c);
+			return (NULL);
+		}
+		freeReplyObject(r);
+	}
+	return (c);
+}
+
+/*
+ * Run a command whose reply is an integer.  Returns it, or -1 after a
+ * message (no reply, or an error reply).
+ */
+static long long
+peerctl_revoke_int(const struct peerctl_cmd *cmd, redisContext *c,
+    const char *what, const char *fmt, const char *key, const char *id)
+{
+	redisReply	*r;
+	long long	 v = -1;
+
+	if ((r = redisCommand(c, fmt, key, id)) == NULL)
+		peerctl_warnx(cmd, "Redis %s failed: %s", what, c->errstr);
+	else if (r->type == REDIS_REPLY_ERROR)
+		peerctl_warnx(cmd, "Redis %s failed: %s", what, r->str);
+	else if (r->type != REDIS_REPLY_INTEGER)
+		peerctl_warnx(cmd, "Redis %s: unexpected reply type %d", what,
+		    r->type);
+	else
+		v = r->integer;
+	if (r != NULL)
+		freeReplyObject(r);
+	return (v);
+}
+
+static int
+peerctl_revoke(const struct peerctl_cmd *cmd, int argc, char **argv)
+{
+	redisContext	*c;
+	const char	*id, *addr;
+	long long	 added, heard;
+	int		 rc;
+
+	if ((rc = peerctl_revoke_args(cmd, argc, argv, &id, &addr)) != 0)
+		return (rc == -1 ? PEERCTL_EXIT_OK : rc);
+	if ((c = peerctl_revoke_connect(cmd, addr)) == NULL)
+		return (PEERCTL_EXIT_ERROR);
+	/* The set first: a peerd told of a revocation must find it there. */
+	added = peerctl_revoke_int(cmd, c, "SADD", "SADD %s %s",
+	    CRED_REDIS_REVOKED, id);
+	if (added == -1) {
+		redisFree(c);
+		return (PEERCTL_EXIT_ERROR);
+	}
+	/* Publish even if it was there already: it ends stray sessions. */
+	heard = peerctl_revoke_int(cmd, c, "PUBLISH", "PUBLISH %s %s",
+	    CRED_REDIS_REVOCATIONS, id);
+	redisFree(c);
+	if (heard == -1) {
+		peerctl_warnx(cmd, "%s is revoked, but live peerd instances "
+		    "were not told: they refuse it at the next Hello", id);
+		return (PEERCTL_EXIT_ERROR);
+	}
+	printf("%s %s; %lld peerd instance%s notified\n", id,
+	    added ? "revoked" : "was already revoked", heard,
+	    heard == 1 ? "" : "s");
+	if (heard == 0)
+		printf("no peerd is listening on %s: live sessions with %s "
+		    "are not ended now\n", CRED_REDIS_REVOCATIONS, id);
+	return (PEERCTL_EXIT_OK);
+}
+
+static int
+peerctl_revoke_undo(const struct peerctl_cmd *cmd, int argc, char **argv)
+{
+	redisContext	*c;
+	const char	*id, *addr;
+	long long	 removed;
+	int		 rc;
+
+	if ((rc = peerctl_revoke_args(cmd, argc, argv, &id, &addr)) != 0)
+		return (rc == -1 ? PEERCTL_EXIT_OK : rc);
+	if ((c = peerctl_revoke_connect(cmd, addr)) == NULL)
+		return (PEERCTL_EXIT_ERROR);
+	removed = peerctl_revoke_int(cmd, c, "SREM", "SREM %s %s",
+	    CRED_REDIS_REVOKED, id);
+	redisFree(c);
+	if (removed == -1)
+		return (PEERCTL_EXIT_ERROR);
+	printf("%s %s\n", id, removed ? "is no longer revoked" :
+	    "was not revoked");
+	return (PEERCTL_EXIT_OK);
+}
