@@ -640,12 +640,13 @@ config_load(const char *path, char **errp)
 {
 	char	*buf;
 	ssize_t	 n;
-	int	 rc;
+	int	 rc, saved;
 
 	*errp = NULL;
 	if ((n = config_read_file(path, &buf)) == -1) {
+		saved = errno;
 		config_defaults();
-		xasprintf(errp, "%s: %s", path, strerror(errno));
+		xasprintf(errp, "%s: %s", path, strerror(saved));
 		return (-1);
 	}
 	rc = config_load_buffer(path, buf, (size_t)n, errp);

@@ -13,6 +13,7 @@
  * send close_notify and a FIN and wait for the peer's EOF, all bounded by
  * CONN_CLOSE_WAIT.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -395,9 +396,22 @@ conn_write(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (c->state == CONN_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_shutdown_write(c);
+	int		 unread = 0;
+
+	if (c->state != CONN_CLOSING ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	conn_shutdown_write(c);
+	/*
+	 * Normally linger until the peer's EOF or the timer: a client still
+	 * sending (say, the rest of an oversized frame) must not get a RST
+	 * before it has read the Error.  At shutdown, leave as soon as
+	 * nothing unread sits in the kernel (closing sends no RST then).
+	 */
+	if (server_stopping() &&
+	    ioctl(bufferevent_getfd(bev), FIONREAD, &unread) == 0 &&
+	    unread == 0)
+		conn_free(c, c->reason);
 }
 
 /* The TLS handshake finished: wait for Hello. */
