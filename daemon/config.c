@@ -9,9 +9,10 @@
  * Syntax: blank lines and lines whose first non-blank character is '#' are
  * ignored; otherwise the first word is the option and the rest of the line
  * (trimmed) its value.  Options take one word, except tag (NAME then a free
- * text description) and include.  Setting an option twice is an error,
- * so a forgotten duplicate cannot silently win.  Every error names
- * file:line.
+ * text description) and include.  Setting an option again overrides it
+ * (last wins, as in redis.conf), so a base file can be followed by local
+ * overrides; tags are the exception: a duplicate tag is an error.  Every
+ * error names file:line.
  */
 #include <sys/stat.h>
 
@@ -27,6 +28,8 @@
 
 #define CONF_FILE_MAX	(1024 * 1024)	/* bytes of one config file */
 #define CONF_NODE_MAX	64		/* bytes of node_id */
+#define CONF_CHAT_OVERHEAD 64		/* bytes of a ChatMessage frame body
+					   besides its text */
 
 struct config	 conf;
 
@@ -101,7 +104,7 @@ static const struct config_option config_options[] = {
 };
 #define CONFIG_NOPTIONS	(sizeof config_options / sizeof config_options[0])
 
-/* Where each option was set ("file:line"), to refuse a second setting. */
+/* Where each option was last set ("file:line"), for error messages. */
 static char	*config_where[CONFIG_NOPTIONS];
 
 static int	 config_parse(const char *, const char *, size_t, int, char **);
@@ -479,12 +482,6 @@ config_line(const char *file, const char *dir, u_int lineno, char *line,
 		return (-1);
 	}
 	idx = o - config_options;
-	if (o->type != CONF_TAG && o->type != CONF_INCLUDE &&
-	    config_where[idx] != NULL) {
-		xasprintf(errp, "%s: %s is already set at %s", where, o->name,
-		    config_where[idx]);
-		return (-1);
-	}
 	if ((why = config_set(o, value, dir, where, depth, errp)) != NULL) {
 		if (*errp == NULL) {
 			log_escape(esc, sizeof esc, value, strlen(value));
@@ -497,8 +494,10 @@ config_line(const char *file, const char *dir, u_int lineno, char *line,
 		}
 		return (-1);
 	}
-	if (o->type != CONF_TAG && o->type != CONF_INCLUDE)
+	if (o->type != CONF_TAG && o->type != CONF_INCLUDE) {
+		free(config_where[idx]);
 		config_where[idx] = xstrdup(where);
+	}
 	return (0);
 }
 
@@ -553,11 +552,17 @@ config_finish(char **errp)
 	size_t	welcome = 256;		/* bytes, Welcome without its tags */
 	u_int	i;
 
-	if (conf.max_text + 64 > conf.max_frame) {
-		xasprintf(errp, "%s: max_text (%u) must be at least 64 bytes "
-		    "below max_frame (%u)", config_where_set("max_text"),
-		    conf.max_text, conf.max_frame);
-		return (-1);
+	/*
+	 * A ChatMessage must fit a frame: lower max_text rather than refuse,
+	 * so a small max_frame alone (tests, constrained links) still works.
+	 * Welcome announces the lowered value.
+	 */
+	if (conf.max_text + CONF_CHAT_OVERHEAD > conf.max_frame) {
+		log_warnx("event=config_adjusted where=%s option=max_text "
+		    "from=%u to=%u reason=\"must be %d bytes below max_frame\"",
+		    config_where_set("max_text"), conf.max_text,
+		    conf.max_frame - CONF_CHAT_OVERHEAD, CONF_CHAT_OVERHEAD);
+		conf.max_text = conf.max_frame - CONF_CHAT_OVERHEAD;
 	}
 	if (conf.keepalive >= conf.idle_timeout) {
 		xasprintf(errp, "%s: keepalive (%u) must be below idle_timeout "

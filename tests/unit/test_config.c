@@ -275,8 +275,10 @@ test_syntax_errors(void **state)
 	load_fails("max_text 1 2\n", "peerd.conf:1: max_text \"1 2\": "
 	    "takes one value");
 	load_fails("max_text 10 # comment\n", "takes one value");
-	load_fails("max_text 10\nmax_text 20\n",
-	    "peerd.conf:2: max_text is already set at ");
+	load_ok("max_text 10\nmax_text 20\n");		/* last wins */
+	assert_int_equal(conf.max_text, 20);
+	load_fails("max_text 10\nmax_text 20x\n",
+	    "peerd.conf:2: max_text \"20x\": is not a number");
 	load_fails("log_level loud\n", "peerd.conf:1: log_level \"loud\": "
 	    "must be debug, info, warn or error");
 	load_fails("listen localhost:7474\n", "peerd.conf:1: listen "
@@ -302,9 +304,11 @@ static void
 test_cross_checks(void **state)
 {
 	(void)state;
-	load_fails("max_frame 2048\n\nmax_text 2000\n",
-	    "peerd.conf:3: max_text (2000) must be at least 64 bytes below "
-	    "max_frame (2048)");
+	/* max_text is lowered to fit max_frame, not refused. */
+	load_ok("max_frame 2048\n\nmax_text 2000\n");
+	assert_int_equal(conf.max_text, 2048 - 64);
+	load_ok("max_frame 1024\n");
+	assert_int_equal(conf.max_text, 1024 - 64);
 	load_fails("keepalive 300\n", "peerd.conf:1: keepalive (300) must be "
 	    "below idle_timeout (300)");
 	load_ok("max_frame 2048\nmax_text 1984\n");
