@@ -1,0 +1,298 @@
+/*
+ * search.c -- find a request's best candidate and the rule that chose it.
+ *
+ * Candidates are eligible supporters who share a language, cover every
+ * required tag and are not ruled out (blocked, declined).  They rank by
+ * preferred tags shared (most first), then by the pool order (fewest active,
+ * longest since last match, lowest id).
+ *
+ * The search works on classes.  One pass over the class bitsets builds, for
+ * k = 0..p, the set of candidate classes sharing at least k of the p
+ * preferred tags (a bit-sliced count).  Then from the highest level down,
+ * the best class of "exactly k" wins: a small set is scanned; a large one is
+ * found by walking the heap of classes best-first until a member of the set
+ * turns up, which takes about (all classes / set size) steps.  Scanning n
+ * costs n and walking costs C / n, so we scan when n * n <= C * SCAN_FACTOR.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "matcher_int.h"
+
+#define SCAN_FACTOR	4	/* see above */
+#define SCAN_MIN	16	/* classes; always scan sets this small */
+
+/* The search in progress. */
+struct search {
+	const struct query	*q;
+	const uint64_t		*hi;	/* at least k preferred */
+	const uint64_t		*lo;	/* at least k + 1, or NULL */
+	uint32_t		 best;
+	int			 bestpref;
+	int			 counted;	/* scan mode: count per class */
+};
+
+/* Is supporter i ruled out for this query? */
+int
+search_excluded(const struct matcher *m, const struct query *q, uint32_t i)
+{
+	const struct sup	*s = &m->sups[i];
+
+	if (i == q->excl)
+		return (1);
+	if (q->r == NULL)
+		return (0);
+	if (q->r->ndeclined != 0 && queue_declined(q->r, s->id))
+		return (1);
+	if (q->r->key != 0 && m->nblocks != 0 && block_has(m, q->r->key, s->id))
+		return (1);
+	return (0);
+}
+
+/* Stop a walk at the first supporter not ruled out. */
+static int
+search_allowed(struct matcher *m, uint32_t i, void *arg)
+{
+	return (!search_excluded(m, arg, i));
+}
+
+/* Best supporter of class c not ruled out, or NONE. */
+static uint32_t
+search_in_class(struct matcher *m, const struct query *q, uint32_t c)
+{
+	const struct heap	*h = &m->clss[c].h;
+
+	if (!search_excluded(m, q, h->v[0]))
+		return (h->v[0]);
+	return (heap_walk(m, h, &pool_sup_ops, 1, search_allowed, (void *)q));
+}
+
+/* Is class c in the current set? */
+static int
+search_member(const struct search *st, uint32_t c)
+{
+	uint64_t	bit = 1ULL << (c % 64);
+
+	if ((st->hi[c / 64] & bit) == 0)
+		return (0);
+	return (st->lo == NULL || (st->lo[c / 64] & bit) == 0);
+}
+
+/* Offer class c's best to the search. */
+static void
+search_consider(struct matcher *m, struct search *st, uint32_t c)
+{
+	uint32_t	i;
+	int		pref = 0;
+
+	if ((i = search_in_class(m, st->q, c)) == NONE)
+		return;
+	if (st->counted)
+		pref = tags_count(tags_and(m->clss[c].tags, st->q->preferred));
+	if (st->best == NONE || pref > st->bestpref ||
+	    (pref == st->bestpref && pool_sup_less(m, i, st->best))) {
+		st->best = i;
+		st->bestpref = pref;
+	}
+}
+
+/* Walk visitor: consider members of the set until none can beat the best. */
+static int
+search_visit(struct matcher *m, uint32_t c, void *arg)
+{
+	struct search	*st = arg;
+
+	if (st->best != NONE && pool_sup_less(m, st->best, m->clss[c].h.v[0]))
+		return (1);
+	if (search_member(st, c))
+		search_consider(m, st, c);
+	return (0);
+}
+
+/* Best candidate in the set (hi minus lo), or NONE. */
+static uint32_t
+search_set(struct matcher *m, struct search *st)
+{
+	uint64_t	x;
+	uint32_t	w, n = 0;
+
+	st->best = NONE;
+	st->bestpref = -1;
+	for (w = 0; w < m->words; w++) {
+		x = st->hi[w] & (st->lo != NULL ? ~st->lo[w] : ~0ULL);
+		n += __builtin_popcountll(x);
+	}
+	if (n == 0)
+		return (NONE);
+	if (st->counted || n <= SCAN_MIN ||
+	    (uint64_t)n * n <= (uint64_t)m->classes.n * SCAN_FACTOR) {
+		for (w = 0; w < m->words; w++) {
+			x = st->hi[w] & (st->lo != NULL ? ~st->lo[w] : ~0ULL);
+			while (x != 0) {
+				search_consider(m, st, w * 64 +
+				    __builtin_ctzll(x));
+				x &= x - 1;
+			}
+		}
+	} else
+		heap_walk(m, &m->classes, &pool_cls_ops, 0, search_visit, st);
+	return (st->best);
+}
+
+/* Collect the bitsets of the tags in t; returns the count or -1 if a tag
+ * has no class at all (then nothing can cover t). */
+static int
+search_tagbits(const struct matcher *m, tags_t t, const uint64_t **out,
+    int skipnull)
+{
+	uint32_t	i;
+	int		n = 0;
+
+	for (i = 0; i < MATCHER_TAGS_MAX; i++) {
+		if (((t.w[i / 64] >> (i % 64)) & 1) == 0)
+			continue;
+		if (m->tagbits[i] == NULL) {
+			if (skipnull)
+				continue;
+			return (-1);
+		}
+		out[n++] = m->tagbits[i];
+	}
+	return (n);
+}
+
+/*
+ * Fill m->lvl: level k holds candidate classes sharing at least k preferred
+ * tags (or, with more than LEVELS_MAX preferred tags, level 0 alone).
+ * Returns the number of levels above 0, or -1 if there is no candidate
+ * class at all.
+ */
+static int
+search_prepare(struct matcher *m, const struct query *q, int *counted)
+{
+	const uint64_t	*req[MATCHER_TAGS_MAX], *pref[MATCHER_TAGS_MAX];
+	const uint64_t	*lang[MATCHER_LANGS_MAX];
+	uint64_t	 g[LEVELS_MAX + 1], b, lw, x;
+	uint32_t	 w, l;
+	int		 nreq, npref, nlang = 0, p, j, k;
+
+	if (m->words == 0)
+		return (-1);
+	if ((nreq = search_tagbits(m, q->required, req, 0)) < 0)
+		return (-1);
+	npref = search_tagbits(m, q->preferred, pref, 1);
+	for (l = 0; l < MATCHER_LANGS_MAX; l++) {
+		if (((q->langs >> l) & 1) && m->langbits[l] != NULL)
+			lang[nlang++] = m->langbits[l];
+	}
+	if (nlang == 0)
+		return (-1);
+	*counted = npref > LEVELS_MAX;
+	p = *counted ? 0 : npref;
+	for (w = 0; w < m->words; w++) {
+		b = m->nonempty[w];
+		for (j = 0; j < nreq && b != 0; j++)
+			b &= req[j][w];
+		for (lw = 0, j = 0; j < nlang && b != 0; j++)
+			lw |= lang[j][w];
+		b &= lw;
+		g[0] = b;
+		for (k = 1; k <= p; k++)
+			g[k] = 0;
+		for (j = 0; j < p && b != 0; j++) {
+			x = pref[j][w];
+			for (k = j + 1; k >= 1; k--)
+				g[k] |= g[k - 1] & x;
+		}
+		for (k = 0; k <= p; k++)
+			m->lvl[(size_t)k * m->words + w] = g[k];
+	}
+	return (p);
+}
+
+/* Best candidate from level k down; sets *level to where it was found. */
+static uint32_t
+search_levels(struct matcher *m, struct search *st, int p, int k, int *level)
+{
+	uint32_t	i;
+
+	for (; k >= 0; k--) {
+		st->hi = m->lvl + (size_t)k * m->words;
+		st->lo = k < p ? st->hi + m->words : NULL;
+		if ((i = search_set(m, st)) != NONE) {
+			*level = k;
+			return (i);
+		}
+	}
+	return (NONE);
+}
+
+/* Is supporter i the requester's previous supporter and a candidate? */
+static int
+search_previous(const struct matcher *m, const struct query *q, uint32_t i)
+{
+	const struct sup	*s = &m->sups[i];
+
+	return (s->hpos != NONE && (s->langs & q->langs) != 0 &&
+	    tags_subset(q->required, s->tags) && !search_excluded(m, q, i));
+}
+
+/*
+ * Return the best candidate for q, or NONE.  If rule is not NULL, also find
+ * the runner-up and set *rule to the first ranking rule that tells them
+ * apart.
+ */
+uint32_t
+search_best(struct matcher *m, const struct query *q, int *rule)
+{
+	struct search	 st;
+	struct query	 q2;
+	uint32_t	 i, j;
+	int		 p, level, level2, pref, pref2;
+
+	if (q->r != NULL && q->r->previous != 0) {
+		i = pool_find(m, q->r->previous);
+		if (i != NONE && search_previous(m, q, i)) {
+			if (rule != NULL)
+				*rule = MATCHER_RULE_PREVIOUS_SUPPORTER;
+			return (i);
+		}
+	}
+	if ((p = search_prepare(m, q, &st.counted)) < 0)
+		return (NONE);
+	st.q = q;
+	if ((i = search_levels(m, &st, p, p, &level)) == NONE)
+		return (NONE);
+	if (rule == NULL)
+		return (i);
+	pref = st.bestpref;
+
+	q2 = *q;
+	q2.excl = i;
+	st.q = &q2;
+	if ((j = search_levels(m, &st, p, level, &level2)) == NONE) {
+		*rule = MATCHER_RULE_ONLY_CANDIDATE;
+		return (i);
+	}
+	pref2 = st.bestpref;
+	if (level2 != level || pref2 != pref)
+		*rule = MATCHER_RULE_PREFERRED_TAGS;
+	else if (m->sups[i].load + m->sups[i].pending !=
+	    m->sups[j].load + m->sups[j].pending)
+		*rule = MATCHER_RULE_FEWEST_CONVERSATIONS;
+	else if (m->sups[i].last_ms != m->sups[j].last_ms)
+		*rule = MATCHER_RULE_LONGEST_SINCE_MATCH;
+	else
+		*rule = MATCHER_RULE_TIE_BREAK;
+	return (i);
+}
+
+/* Free the search scratch. */
+void
+search_free(struct matcher *m)
+{
+	free(m->lvl);
+	free(m->aux[0]);
+	free(m->aux[1]);
+}
