@@ -477,7 +477,7 @@ peerctl_cred_show(const struct peerctl_cmd *cmd, int argc, char **argv)
 	uint8_t				 buf[CRED_MAX];
 	char				 err[CRED_ERR_MAX];
 	const char			*pubfile = NULL, *file, *why = "";
-	enum cred_status		 st;
+	enum cred_status		 st, ist;
 	uint64_t			 now = (uint64_t)time(NULL);
 	size_t				 len;
 	int				 ch;
@@ -512,16 +512,13 @@ peerctl_cred_show(const struct peerctl_cmd *cmd, int argc, char **argv)
 		return (PEERCTL_EXIT_ERROR);
 	}
 
-	st = cred_inspect(buf, len, &info, &why);
-	if (st == CRED_MALFORMED) {
-		printf("invalid: %s: %s\n", cred_strerror(st), why);
-		EVP_PKEY_free(pub);
-		return (PEERCTL_EXIT_ERROR);
-	}
-	peerctl_cred_print_info(&info, now, st == CRED_OK);
+	/* Fields for display; the verdict below comes from cred_verify. */
+	ist = cred_inspect(buf, len, &info, &why);
+	if (ist != CRED_MALFORMED)
+		peerctl_cred_print_info(&info, now, ist == CRED_OK);
 	if (pub == NULL) {
-		if (st != CRED_OK) {
-			printf("invalid: %s: %s\n", cred_strerror(st), why);
+		if (ist != CRED_OK) {
+			printf("invalid: %s: %s\n", cred_strerror(ist), why);
 			return (PEERCTL_EXIT_ERROR);
 		}
 		printf("signature not checked (give --pub FILE)\n");
@@ -540,9 +537,12 @@ peerctl_cred_show(const struct peerctl_cmd *cmd, int argc, char **argv)
 		break;
 	case CRED_BAD_FIELD:
 	case CRED_UNSUPPORTED_VERSION:
-		/* The signature held: the reason inspect found is the one. */
+		/* The signature held, so inspect saw the same payload. */
 		printf("signature ok\ninvalid: %s: %s\n", cred_strerror(st),
 		    why);
+		break;
+	case CRED_MALFORMED:
+		printf("invalid: %s: %s\n", cred_strerror(st), why);
 		break;
 	default:
 		printf("invalid: %s\n", cred_strerror(st));

@@ -6,6 +6,7 @@
  * peerd ends that person's session at once.  hiredis's synchronous API is
  * enough for one short exchange; every step has a timeout.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,14 @@
 #define PEERCTL_REDIS_DEFAULT	"127.0.0.1:7476" /* peerd's usual Redis */
 #define PEERCTL_REDIS_TIMEOUT	3		/* seconds, connect and reply */
 #define PEERCTL_REDIS_PASSENV	"PEERCTL_REDIS_PASSWORD" /* AUTH, if set */
+
+/* Where Redis is: a unix socket path, or a host and port. */
+struct peerctl_revoke_addr {
+	const char	*text;		/* as given, for messages */
+	const char	*path;		/* unix socket, or NULL */
+	char		 host[256];
+	int		 port;
+};
 
 static int	peerctl_revoke(const struct peerctl_cmd *, int, char **);
 static int	peerctl_revoke_undo(const struct peerctl_cmd *, int, char **);
@@ -52,25 +61,65 @@ const struct peerctl_cmd peerctl_revoke_undo_cmd = {
 };
 
 /*
+ * Parse --redis: a path if it has a '/', else HOST:PORT or [HOST]:PORT.
+ * Returns 0, or -1 after a message naming the flag.
+ */
+static int
+peerctl_revoke_parse_addr(const struct peerctl_cmd *cmd, const char *text,
+    struct peerctl_revoke_addr *addr)
+{
+	unsigned long long	 port;
+	const char		*colon, *h = text;
+	size_t			 n;
+
+	memset(addr, 0, sizeof *addr);
+	addr->text = text;
+	if (strchr(text, '/') != NULL) {
+		addr->path = text;
+		return (0);
+	}
+	if ((colon = strrchr(text, ':')) == NULL || colon == text) {
+		peerctl_warnx(cmd, "--redis: \"%s\" is not HOST:PORT", text);
+		return (-1);
+	}
+	n = (size_t)(colon - text);
+	if (text[0] == '[' && colon[-1] == ']' && n > 2) {
+		h++;
+		n -= 2;
+	}
+	if (n >= sizeof addr->host) {
+		peerctl_warnx(cmd, "--redis: host name too long");
+		return (-1);
+	}
+	memcpy(addr->host, h, n);
+	addr->host[n] = '\0';
+	if (peerctl_number(cmd, "--redis port", colon + 1, 1, 65535, &port) ==
+	    -1)
+		return (-1);
+	addr->port = (int)port;
+	return (0);
+}
+
+/*
  * Parse ID [--redis ADDR].  Returns 0 with *id and *addr set, -1 for
  * --help (printed), or a PEERCTL_EXIT_* code after a message.
  */
 static int
 peerctl_revoke_args(const struct peerctl_cmd *cmd, int argc, char **argv,
-    const char **id, const char **addr)
+    const char **id, struct peerctl_revoke_addr *addr)
 {
 	static const struct option	 opts[] = {
 		{ "redis", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char			*redis = PEERCTL_REDIS_DEFAULT;
 	int				 ch;
 
-	*addr = PEERCTL_REDIS_DEFAULT;
 	while ((ch = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
-			*addr = optarg;
+			redis = optarg;
 			break;
 		case 'h':
 			peerctl_help(cmd);
@@ -90,52 +139,28 @@ peerctl_revoke_args(const struct peerctl_cmd *cmd, int argc, char **argv,
 		    "characters of A-Z a-z 0-9 . _ -)", *id);
 		return (PEERCTL_EXIT_USAGE);
 	}
+	if (peerctl_revoke_parse_addr(cmd, redis, addr) == -1)
+		return (PEERCTL_EXIT_USAGE);
 	return (0);
 }
 
-/*
- * Connect to addr: a path if it has a '/', else HOST:PORT or [HOST]:PORT.
- * Returns a context, or NULL after a message.
- */
+/* Connect to Redis and AUTH if asked.  Returns NULL after a message. */
 static redisContext *
-peerctl_revoke_connect(const struct peerctl_cmd *cmd, const char *addr)
+peerctl_revoke_connect(const struct peerctl_cmd *cmd,
+    const struct peerctl_revoke_addr *addr)
 {
-	struct timeval		 tv = { PEERCTL_REDIS_TIMEOUT, 0 };
-	redisContext		*c;
-	unsigned long long	 port;
-	char			 host[256], *colon;
-	const char		*h, *pass;
-	size_t			 n;
-	redisReply		*r;
+	struct timeval	 tv = { PEERCTL_REDIS_TIMEOUT, 0 };
+	redisContext	*c;
+	redisReply	*r;
+	const char	*pass;
 
-	if (strchr(addr, '/') != NULL)
-		c = redisConnectUnixWithTimeout(addr, tv);
-	else {
-		if ((colon = strrchr(addr, ':')) == NULL || colon == addr) {
-			peerctl_warnx(cmd, "--redis: \"%s\" is not HOST:PORT",
-			    addr);
-			return (NULL);
-		}
-		h = addr;
-		n = (size_t)(colon - addr);
-		if (addr[0] == '[' && colon[-1] == ']') {
-			h++;
-			n -= 2;
-		}
-		if (n == 0 || n >= sizeof host) {
-			peerctl_warnx(cmd, "--redis: bad host in \"%s\"", addr);
-			return (NULL);
-		}
-		memcpy(host, h, n);
-		host[n] = '\0';
-		if (peerctl_number(cmd, "--redis port", colon + 1, 1, 65535,
-		    &port) == -1)
-			return (NULL);
-		c = redisConnectWithTimeout(host, (int)port, tv);
-	}
+	if (addr->path != NULL)
+		c = redisConnectUnixWithTimeout(addr->path, tv);
+	else
+		c = redisConnectWithTimeout(addr->host, addr->port, tv);
 	if (c == NULL || c->err) {
-		peerctl_warnx(cmd, "cannot connect to Redis at %s: %s", addr,
-		    c != NULL ? c->errstr : "out of memory");
+		peerctl_warnx(cmd, "cannot connect to Redis at %s: %s",
+		    addr->text, c != NULL ? c->errstr : "out of memory");
 		if (c != NULL)
 			redisFree(c);
 		return (NULL);
@@ -171,8 +196,16 @@ peerctl_revoke_int(const struct peerctl_cmd *cmd, redisContext *c,
 	redisReply	*r;
 	long long	 v = -1;
 
-	if ((r = redisCommand(c, fmt, key, id)) == NULL)
-		peerctl_warnx(cmd, "Redis %s failed: %s", what, c->errstr);
+	errno = 0;
+	if ((r = redisCommand(c, fmt, key, id)) == NULL) {
+		if (c->err == REDIS_ERR_IO &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK))
+			peerctl_warnx(cmd, "Redis %s: no reply within %d "
+			    "seconds", what, PEERCTL_REDIS_TIMEOUT);
+		else
+			peerctl_warnx(cmd, "Redis %s failed: %s", what,
+			    c->errstr);
+	}
 	else if (r->type == REDIS_REPLY_ERROR)
 		peerctl_warnx(cmd, "Redis %s failed: %s", what, r->str);
 	else if (r->type != REDIS_REPLY_INTEGER)
@@ -188,14 +221,15 @@ peerctl_revoke_int(const struct peerctl_cmd *cmd, redisContext *c,
 static int
 peerctl_revoke(const struct peerctl_cmd *cmd, int argc, char **argv)
 {
-	redisContext	*c;
-	const char	*id, *addr;
-	long long	 added, heard;
-	int		 rc;
+	redisContext			*c;
+	struct peerctl_revoke_addr	 addr;
+	const char			*id;
+	long long			 added, heard;
+	int				 rc;
 
 	if ((rc = peerctl_revoke_args(cmd, argc, argv, &id, &addr)) != 0)
 		return (rc == -1 ? PEERCTL_EXIT_OK : rc);
-	if ((c = peerctl_revoke_connect(cmd, addr)) == NULL)
+	if ((c = peerctl_revoke_connect(cmd, &addr)) == NULL)
 		return (PEERCTL_EXIT_ERROR);
 	/* The set first: a peerd told of a revocation must find it there. */
 	added = peerctl_revoke_int(cmd, c, "SADD", "SADD %s %s",
@@ -225,14 +259,15 @@ peerctl_revoke(const struct peerctl_cmd *cmd, int argc, char **argv)
 static int
 peerctl_revoke_undo(const struct peerctl_cmd *cmd, int argc, char **argv)
 {
-	redisContext	*c;
-	const char	*id, *addr;
-	long long	 removed;
-	int		 rc;
+	redisContext			*c;
+	struct peerctl_revoke_addr	 addr;
+	const char			*id;
+	long long			 removed;
+	int				 rc;
 
 	if ((rc = peerctl_revoke_args(cmd, argc, argv, &id, &addr)) != 0)
 		return (rc == -1 ? PEERCTL_EXIT_OK : rc);
-	if ((c = peerctl_revoke_connect(cmd, addr)) == NULL)
+	if ((c = peerctl_revoke_connect(cmd, &addr)) == NULL)
 		return (PEERCTL_EXIT_ERROR);
 	removed = peerctl_revoke_int(cmd, c, "SREM", "SREM %s %s",
 	    CRED_REDIS_REVOKED, id);

@@ -646,11 +646,13 @@ test_field_name(void **state)
 		good_info(&in);
 		strcpy(in.name, bad[i]);
 		assert_bad_field(&in);
+		assert_false(cred_name_valid(bad[i]));
 	}
 	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
 		good_info(&in);
 		strcpy(in.name, good[i]);
 		assert_good(&in);
+		assert_true(cred_name_valid(good[i]));
 	}
 	good_info(&in);
 	memset(in.name, 'n', CRED_NAME_MAX);
@@ -723,6 +725,7 @@ test_field_tags(void **state)
 		good_info(&in);
 		strcpy(in.tags[1], bad[i]);
 		assert_bad_field(&in);
+		assert_false(cred_tag_valid(bad[i]));
 	}
 	good_info(&in);
 	strcpy(in.tags[2], "lgbtq");		/* duplicate */
@@ -784,6 +787,7 @@ test_field_languages(void **state)
 		raw_payload(&in, &p, tags, langs);
 		langs[1] = (char *)bad[i];	/* "eng" does not fit info */
 		assert_int_equal(verify_payload(&p), CRED_BAD_FIELD);
+		assert_false(cred_lang_valid(bad[i]));
 	}
 	good_info(&in);
 	strcpy(in.languages[1], "EN");
