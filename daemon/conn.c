@@ -49,6 +49,7 @@ static void	conn_write(struct bufferevent *, void *);
 static void	conn_event(struct bufferevent *, short, void *);
 static void	conn_timer(evutil_socket_t, short, void *);
 static void	conn_close(struct conn *, const char *);
+static int	conn_throttle(struct conn *);
 
 /* Return the name of a state, for logs. */
 const char *
@@ -137,13 +138,12 @@ conn_timer_set(struct conn *c, u_int secs)
  * (shutting down, far over max_connections, out of resources).
  */
 struct conn *
-conn_new(int fd, const struct sockaddr *sa, int salen, int flags)
+conn_new(int fd, const struct sockaddr *sa, int salen)
 {
 	struct conn	*c;
 	SSL		*ssl;
 	int		 one = 1;
 
-	(void)flags;
 	if (server_stopping()) {
 		close(fd);
 		return (NULL);
@@ -318,7 +318,8 @@ conn_ready(struct conn *c, Role role)
 	evtimer_del(c->timer);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    FRAME_HEADER + c->max_frame);
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	/* Output that cannot be written for as long is a dead peer too. */
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
 }
 
 /* Send close_notify and a FIN once the output is flushed. */
@@ -354,6 +355,29 @@ conn_close(struct conn *c, const char *reason)
 		conn_shutdown_write(c);
 }
 
+/*
+ * Backpressure: while more than CONN_OUTPUT_HIGH bytes wait to be sent to
+ * this client, read nothing more from it (a client that sends but never
+ * reads cannot grow our memory); conn_write resumes reading once the
+ * output is down to CONN_OUTPUT_LOW.  Returns 1 while throttled.
+ */
+static int
+conn_throttle(struct conn *c)
+{
+	if (c->flags & CONN_F_THROTTLED)
+		return (1);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <=
+	    CONN_OUTPUT_HIGH)
+		return (0);
+	c->flags |= CONN_F_THROTTLED;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
+	log_debug("conn=%llu event=throttled output=%zu",
+	    (unsigned long long)c->id,
+	    evbuffer_get_length(bufferevent_get_output(c->bev)));
+	return (1);
+}
+
 /* Read and dispatch every whole frame in the input buffer. */
 static void
 conn_read(struct bufferevent *bev, void *arg)
@@ -364,6 +388,8 @@ conn_read(struct bufferevent *bev, void *arg)
 	Envelope		*env;
 
 	while (c->state == CONN_HELLO || c->state == CONN_READY) {
+		if (conn_throttle(c))
+			return;
 		st = frame_read(in, c->max_frame, &env);
 		switch (st) {
 		case FRAME_NEED_MORE:
@@ -398,6 +424,15 @@ conn_write(struct bufferevent *bev, void *arg)
 
 	int		 unread = 0;
 
+	if (c->state != CONN_CLOSING && (c->flags & CONN_F_THROTTLED)) {
+		c->flags &= ~CONN_F_THROTTLED;
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		bufferevent_enable(bev, EV_READ);
+		log_debug("conn=%llu event=unthrottled",
+		    (unsigned long long)c->id);
+		conn_read(bev, c);	/* frames already buffered */
+		return;
+	}
 	if (c->state != CONN_CLOSING ||
 	    evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
@@ -455,7 +490,9 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (c->state == CONN_READY) {
+		if (what & BEV_EVENT_WRITING)
+			conn_free(c, "write_timeout");	/* cannot send */
+		else if (c->state == CONN_READY) {
 			conn_error(c, 0, ERR(TIMEOUT), 1,
 			    "idle for %u seconds", conf.idle_timeout);
 		} else

@@ -29,7 +29,7 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	(void)l;
 	(void)arg;
-	conn_new(fd, sa, salen, 0);
+	conn_new(fd, sa, salen);
 }
 
 /* The back-off is over: accept again. */

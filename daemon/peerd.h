@@ -234,6 +234,9 @@ enum conn_state {
 
 #define CONN_CLOSE_WAIT		2	/* seconds to flush before closing */
 #define CONN_ADDR_MAX		64	/* bytes of "host:port" */
+#define CONN_OUTPUT_HIGH	(1024 * 1024) /* bytes queued to a client
+						 before we stop reading it */
+#define CONN_OUTPUT_LOW		(256 * 1024) /* bytes: resume reading */
 #define CONN_CLIENT_MAX		(LOG_ESCAPE_MAX * 4 + 4) /* bytes, escaped
 						   Hello.client_name */
 
@@ -252,6 +255,7 @@ struct conn {
 #define CONN_F_TLS_UP		0x1	/* handshake done: may close_notify */
 #define CONN_F_OVER_LIMIT	0x2	/* accepted over max_connections */
 #define CONN_F_WRITE_SHUT	0x4	/* close_notify and FIN sent */
+#define CONN_F_THROTTLED	0x8	/* not reading: output over the cap */
 	uint64_t		 frames_in;
 	uint64_t		 frames_out;
 
@@ -264,7 +268,7 @@ TAILQ_HEAD(conn_list, conn);
 
 extern struct conn_list	 conns;
 
-struct conn	*conn_new(int, const struct sockaddr *, int, int);
+struct conn	*conn_new(int, const struct sockaddr *, int);
 void		 conn_free(struct conn *, const char *);
 int		 conn_send(struct conn *, const Envelope *);
 void		 conn_error(struct conn *, uint64_t, ErrorCode, int,
