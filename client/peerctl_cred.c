@@ -237,15 +237,33 @@ peerctl_cred_issue_args(const struct peerctl_cmd *cmd, int argc, char **argv,
 	*keyfile = *out = NULL;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'k': *keyfile = optarg; break;
-		case 'i': id = optarg; break;
-		case 'n': name = optarg; break;
-		case 'r': role = optarg; break;
-		case 't': tags = optarg; break;
-		case 'l': langs = optarg; break;
-		case 'c': capacity = optarg; break;
-		case 'd': days = optarg; break;
-		case 'o': *out = optarg; break;
+		case 'k':
+			*keyfile = optarg;
+			break;
+		case 'i':
+			id = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'r':
+			role = optarg;
+			break;
+		case 't':
+			tags = optarg;
+			break;
+		case 'l':
+			langs = optarg;
+			break;
+		case 'c':
+			capacity = optarg;
+			break;
+		case 'd':
+			days = optarg;
+			break;
+		case 'o':
+			*out = optarg;
+			break;
 		case 'h':
 			peerctl_help(cmd);
 			return (-1);
