@@ -86,7 +86,8 @@ LIBPC	     := $(BUILD)/libpeerclient.a
 PEERD	     := $(BUILD)/peerd
 PEER	     := $(BUILD)/peer
 PEERCTL	     := $(BUILD)/peerctl
-PROGS	     := $(PEERD) $(PEER) $(PEERCTL)
+# A program is built once its sources exist.
+PROGS	     := $(PEERD) $(if $(PEER_SRCS),$(PEER)) $(if $(PEERCTL_SRCS),$(PEERCTL))
 UNIT_BINS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 INTEG_BINS   := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRCS))
 BENCH_BINS   := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
@@ -188,7 +189,7 @@ install: all
 	    $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 	    $(DESTDIR)$(PREFIX)/share/peerd
 	install -m 0755 $(PEERD) $(DESTDIR)$(PREFIX)/sbin/peerd
-	install -m 0755 $(PEER) $(PEERCTL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(filter-out $(PEERD),$(PROGS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(LIBPC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 client/peerclient.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 deploy/peerd.conf.example $(DESTDIR)$(PREFIX)/share/peerd/
