@@ -43,3 +43,33 @@ auth_free(struct conn *c)
 {
 	c->auth = NULL;
 }
+
+/* Load the signing public key and the requester secret (stub). */
+int
+auth_init(char **why)
+{
+	*why = NULL;
+	return (0);
+}
+
+/* Release what auth_init loaded (stub). */
+void
+auth_shutdown(void)
+{
+}
+
+/* Return c's verified credential (stub: none yet). */
+const struct cred_info *
+auth_cred(const struct conn *c)
+{
+	(void)c;
+	return (NULL);
+}
+
+/* Return c's requester continuity key (stub: anonymous). */
+uint64_t
+auth_requester_key(const struct conn *c)
+{
+	(void)c;
+	return (0);
+}

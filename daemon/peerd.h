@@ -256,6 +256,7 @@ struct conn {
 #define CONN_F_OVER_LIMIT	0x2	/* accepted over max_connections */
 #define CONN_F_WRITE_SHUT	0x4	/* close_notify and FIN sent */
 #define CONN_F_THROTTLED	0x8	/* not reading: output over the cap */
+#define CONN_F_REVOKED		0x10	/* credential revoked: end, no grace */
 	uint64_t		 frames_in;
 	uint64_t		 frames_out;
 
@@ -304,9 +305,32 @@ const struct dispatch_entry *dispatch_find(Peerd__V1__Envelope__BodyCase);
 
 /* ---- auth.c ---- */
 
+struct cred_info;
+
+int		 auth_init(char **);
+void		 auth_shutdown(void);
 ErrorCode	 auth_hello(struct conn *, const Hello *, Role *, char *,
 		     size_t);
 void		 auth_free(struct conn *);
+/* The verified credential of a supporter or operator, else NULL. */
+const struct cred_info *auth_cred(const struct conn *);
+/* A requester's continuity key (keyed hash of Hello.requester_key), 0 if none. */
+uint64_t	 auth_requester_key(const struct conn *);
+
+/* ---- presence.c ---- */
+
+int		 presence_start(void);
+void		 presence_stop(void);
+/* Publish (batched, async) a supporter's presence; never waits on Redis. */
+void		 presence_set(const char *, Peerd__V1__SupporterStatus, u_int,
+		     u_int);
+void		 presence_remove(const char *);
+
+/* ---- revoke.c ---- */
+
+int		 revoke_start(void);
+void		 revoke_stop(void);
+int		 revoke_is_revoked(const char *);
 
 /* ---- redis.c ---- */
 
