@@ -387,12 +387,17 @@ matcher_query(const struct matcher *m, uint32_t i, struct query *q)
 	q->excl = NONE;
 }
 
-/* Choose the request to serve next, or NONE; see the comment at the top. */
+/*
+ * Choose the request to serve next, or NONE; see the comment at the top.
+ * If the winner came from the dirty requests, *sup and *rule are its best
+ * candidate and deciding rule; otherwise *sup is NONE.
+ */
 static uint32_t
-matcher_choose(struct matcher *m)
+matcher_choose(struct matcher *m, uint32_t *sup, int *rule)
 {
 	struct query	q;
-	uint32_t	win = NONE, i, j, f;
+	uint32_t	win = NONE, i, j, f, s;
+	int		r;
 
 	for (j = 0; j < m->ndirtyreqs;) {
 		i = m->dirtyreqs[j];
@@ -403,8 +408,10 @@ matcher_choose(struct matcher *m)
 		}
 		if (m->reqs[i].sup == NONE) {
 			matcher_query(m, i, &q);
-			if (search_best(m, &q, NULL) != NONE) {
+			if ((s = search_best(m, &q, &r)) != NONE) {
 				win = i;
+				*sup = s;
+				*rule = r;
 				j++;
 				continue;
 			}
@@ -416,8 +423,10 @@ matcher_choose(struct matcher *m)
 		i = m->dirtysups[j];
 		if (m->sups[i].hpos != NONE &&
 		    (f = queue_first_for(m, i)) != NONE) {
-			if (win == NONE || queue_less(m, f, win))
+			if (win == NONE || queue_less(m, f, win)) {
 				win = f;
+				*sup = NONE;
+			}
 			j++;
 			continue;
 		}
@@ -440,10 +449,11 @@ matcher_next(struct matcher *m, uint64_t now, struct matcher_proposal *out)
 		matcher_dirty_req(m, i);
 	if (rc < 0)
 		return (rc);
-	if ((i = matcher_choose(m)) == NONE)
+	if ((i = matcher_choose(m, &s, &rule)) == NONE)
 		return (0);
 	matcher_query(m, i, &q);
-	s = search_best(m, &q, &rule);
+	if (s == NONE)
+		s = search_best(m, &q, &rule);
 	r = &m->reqs[i];
 
 	pool_detach(m, s);

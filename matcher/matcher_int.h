@@ -59,13 +59,24 @@ struct sup {
 #define SUP_DIRTY	0x2
 };
 
+/* Where a supporter ranks in the pool: fewest active (load and offers),
+ * then longest since last match, then lowest id. */
+struct skey {
+	uint32_t	active;
+	uint64_t	last;
+	uint64_t	id;
+};
+
 /*
  * A class: all supporters with the same tags and languages.  Its heap holds
- * the eligible ones, best (fewest active, longest since match, lowest id)
- * on top; nonempty classes sit in the matcher's class heap ordered by their
- * top supporter, so walking that heap visits classes best-first.
+ * the eligible ones, best on top; nonempty classes sit in the matcher's
+ * class heap ordered by their top supporter, so walking that heap visits
+ * classes best-first.  The top's key is copied into the class so searches
+ * compare classes without touching the supporters.
  */
 struct cls {
+	struct skey	topkey;		/* valid while h.n > 0 */
+	uint32_t	top;		/* h.v[0] while h.n > 0 */
 	tags_t		tags;
 	uint64_t	langs;
 	struct heap	h;
@@ -222,10 +233,30 @@ tags_or(tags_t a, tags_t b)
 	return (t);
 }
 
+/* Count bits without a libgcc call (the build has no -mpopcnt). */
+static inline int
+popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return ((int)((x * 0x0101010101010101ULL) >> 56));
+}
+
 static inline int
 tags_count(tags_t a)
 {
-	return (__builtin_popcountll(a.w[0]) + __builtin_popcountll(a.w[1]));
+	return (popcount64(a.w[0]) + popcount64(a.w[1]));
+}
+
+static inline int
+skey_less(const struct skey *a, const struct skey *b)
+{
+	if (a->active != b->active)
+		return (a->active < b->active);
+	if (a->last != b->last)
+		return (a->last < b->last);
+	return (a->id < b->id);
 }
 
 static inline int
@@ -283,6 +314,7 @@ void		 tab_free(struct tab *);
 extern const struct heap_ops pool_sup_ops;
 extern const struct heap_ops pool_cls_ops;
 int		 pool_sup_less(const struct matcher *, uint32_t, uint32_t);
+void		 pool_key(const struct matcher *, uint32_t, struct skey *);
 uint32_t	 pool_find(const struct matcher *, uint64_t);
 int		 pool_add(struct matcher *, const struct matcher_supporter *);
 int		 pool_move(struct matcher *, uint32_t, tags_t, uint64_t);

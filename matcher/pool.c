@@ -38,11 +38,22 @@ pool_sup_less(const struct matcher *m, uint32_t a, uint32_t b)
 	return (x->id < y->id);
 }
 
+/* Fill *k with supporter i's rank key. */
+void
+pool_key(const struct matcher *m, uint32_t i, struct skey *k)
+{
+	const struct sup	*s = &m->sups[i];
+
+	k->active = (uint32_t)s->load + s->pending;
+	k->last = s->last_ms;
+	k->id = s->id;
+}
+
 /* Order classes by their best eligible supporter. */
 static int
 pool_cls_less(const struct matcher *m, uint32_t a, uint32_t b)
 {
-	return (pool_sup_less(m, m->clss[a].h.v[0], m->clss[b].h.v[0]));
+	return (skey_less(&m->clss[a].topkey, &m->clss[b].topkey));
 }
 
 /* Record a supporter's place in its class heap. */
@@ -238,6 +249,10 @@ pool_class_changed(struct matcher *m, uint32_t c)
 {
 	struct cls	*cl = &m->clss[c];
 
+	if (cl->h.n != 0) {
+		cl->top = cl->h.v[0];
+		pool_key(m, cl->top, &cl->topkey);
+	}
 	if (cl->h.n == 0) {
 		if (cl->gpos != NONE) {
 			heap_remove(m, &m->classes, &pool_cls_ops, cl->gpos);

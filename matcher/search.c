@@ -23,29 +23,51 @@
 #define SCAN_FACTOR	4	/* see above */
 #define SCAN_MIN	16	/* classes; always scan sets this small */
 
-/* The search in progress. */
+/* A candidate: a supporter, its class, preferred tags shared, rank key. */
+struct cand {
+	uint32_t	 sup;		/* NONE: no candidate */
+	uint32_t	 cls;
+	int		 pref;
+	struct skey	 key;
+};
+
+/*
+ * The search in progress.  It keeps the best two candidates, so that the
+ * runner-up (for the explanation) costs no second pass over the classes.
+ */
 struct search {
 	const struct query	*q;
 	const uint64_t		*hi;	/* at least k preferred */
 	const uint64_t		*lo;	/* at least k + 1, or NULL */
-	uint32_t		 best;
-	int			 bestpref;
 	int			 counted;	/* scan mode: count per class */
+	struct cand		 best;
+	struct cand		 second;
 };
 
-/* Is supporter i ruled out for this query? */
+/* Does a rank before b (b may be empty)? */
+static int
+search_better(const struct cand *a, const struct cand *b)
+{
+	if (b->sup == NONE)
+		return (1);
+	if (a->pref != b->pref)
+		return (a->pref > b->pref);
+	return (skey_less(&a->key, &b->key));
+}
+
+/* Is supporter i ruled out for this query?  Touches the supporter only
+ * when there are declines or blocks to check. */
 int
 search_excluded(const struct matcher *m, const struct query *q, uint32_t i)
 {
-	const struct sup	*s = &m->sups[i];
-
 	if (i == q->excl)
 		return (1);
 	if (q->r == NULL)
 		return (0);
-	if (q->r->ndeclined != 0 && queue_declined(q->r, s->id))
+	if (q->r->ndeclined != 0 && queue_declined(q->r, m->sups[i].id))
 		return (1);
-	if (q->r->key != 0 && m->nblocks != 0 && block_has(m, q->r->key, s->id))
+	if (q->r->key != 0 && m->nblocks != 0 &&
+	    block_has(m, q->r->key, m->sups[i].id))
 		return (1);
 	return (0);
 }
@@ -57,15 +79,22 @@ search_allowed(struct matcher *m, uint32_t i, void *arg)
 	return (!search_excluded(m, arg, i));
 }
 
-/* Best supporter of class c not ruled out, or NONE. */
+/* Best supporter of class c not ruled out (key in *k), or NONE. */
 static uint32_t
-search_in_class(struct matcher *m, const struct query *q, uint32_t c)
+search_in_class(struct matcher *m, const struct query *q, uint32_t c,
+    struct skey *k)
 {
-	const struct heap	*h = &m->clss[c].h;
+	const struct cls	*cl = &m->clss[c];
+	uint32_t		 i;
 
-	if (!search_excluded(m, q, h->v[0]))
-		return (h->v[0]);
-	return (heap_walk(m, h, &pool_sup_ops, 1, search_allowed, (void *)q));
+	if (!search_excluded(m, q, cl->top)) {
+		*k = cl->topkey;
+		return (cl->top);
+	}
+	i = heap_walk(m, &cl->h, &pool_sup_ops, 1, search_allowed, (void *)q);
+	if (i != NONE)
+		pool_key(m, i, k);
+	return (i);
 }
 
 /* Is class c in the current set? */
@@ -83,31 +112,57 @@ search_member(const struct search *st, uint32_t c)
 static void
 search_consider(struct matcher *m, struct search *st, uint32_t c)
 {
-	uint32_t	i;
-	int		pref = 0;
+	struct cand	x;
 
-	if ((i = search_in_class(m, st->q, c)) == NONE)
-		return;
+	x.cls = c;
+	x.pref = 0;
 	if (st->counted)
-		pref = tags_count(tags_and(m->clss[c].tags, st->q->preferred));
-	if (st->best == NONE || pref > st->bestpref ||
-	    (pref == st->bestpref && pool_sup_less(m, i, st->best))) {
-		st->best = i;
-		st->bestpref = pref;
-	}
+		x.pref = tags_count(tags_and(m->clss[c].tags, st->q->preferred));
+	/* The class's top bounds all its members: skip if it cannot place. */
+	x.sup = m->clss[c].top;
+	x.key = m->clss[c].topkey;
+	if (st->second.sup != NONE && !search_better(&x, &st->second))
+		return;
+	if ((x.sup = search_in_class(m, st->q, c, &x.key)) == NONE)
+		return;
+	if (search_better(&x, &st->best)) {
+		st->second = st->best;
+		st->best = x;
+	} else if (search_better(&x, &st->second))
+		st->second = x;
 }
 
-/* Walk visitor: consider members of the set until none can beat the best. */
+/* Walk visitor: consider members of the set until none can place. */
 static int
 search_visit(struct matcher *m, uint32_t c, void *arg)
 {
 	struct search	*st = arg;
 
-	if (st->best != NONE && pool_sup_less(m, st->best, m->clss[c].h.v[0]))
+	if (st->second.sup != NONE &&
+	    skey_less(&st->second.key, &m->clss[c].topkey))
 		return (1);
 	if (search_member(st, c))
 		search_consider(m, st, c);
 	return (0);
+}
+
+/* Integer square root, for the scan limit. */
+static uint32_t
+search_isqrt(uint64_t x)
+{
+	uint64_t	r = 0, b = 1ULL << 62;
+
+	while (b > x)
+		b >>= 2;
+	while (b != 0) {
+		if (x >= r + b) {
+			x -= r + b;
+			r = (r >> 1) + b;
+		} else
+			r >>= 1;
+		b >>= 2;
+	}
+	return ((uint32_t)r);
 }
 
 /* Best candidate in the set (hi minus lo), or NONE. */
@@ -115,18 +170,22 @@ static uint32_t
 search_set(struct matcher *m, struct search *st)
 {
 	uint64_t	x;
-	uint32_t	w, n = 0;
+	uint32_t	w, n = 0, limit;
 
-	st->best = NONE;
-	st->bestpref = -1;
-	for (w = 0; w < m->words; w++) {
+	st->best.sup = st->second.sup = NONE;
+	limit = search_isqrt((uint64_t)m->classes.n * SCAN_FACTOR);
+	if (limit < SCAN_MIN)
+		limit = SCAN_MIN;
+	if (st->counted)
+		limit = UINT32_MAX;
+	/* Count members only as far as the scan limit. */
+	for (w = 0; w < m->words && n <= limit; w++) {
 		x = st->hi[w] & (st->lo != NULL ? ~st->lo[w] : ~0ULL);
-		n += __builtin_popcountll(x);
+		n += popcount64(x);
 	}
 	if (n == 0)
 		return (NONE);
-	if (st->counted || n <= SCAN_MIN ||
-	    (uint64_t)n * n <= (uint64_t)m->classes.n * SCAN_FACTOR) {
+	if (n <= limit) {
 		for (w = 0; w < m->words; w++) {
 			x = st->hi[w] & (st->lo != NULL ? ~st->lo[w] : ~0ULL);
 			while (x != 0) {
@@ -137,7 +196,7 @@ search_set(struct matcher *m, struct search *st)
 		}
 	} else
 		heap_walk(m, &m->classes, &pool_cls_ops, 0, search_visit, st);
-	return (st->best);
+	return (st->best.sup);
 }
 
 /* Collect the bitsets of the tags in t; returns the count or -1 if a tag
@@ -238,54 +297,68 @@ search_previous(const struct matcher *m, const struct query *q, uint32_t i)
 	    tags_subset(q->required, s->tags) && !search_excluded(m, q, i));
 }
 
+/* The first ranking rule that tells best from runner-up. */
+static int
+search_rule(const struct cand *best, const struct cand *run)
+{
+	if (run->sup == NONE)
+		return (MATCHER_RULE_ONLY_CANDIDATE);
+	if (run->pref != best->pref)
+		return (MATCHER_RULE_PREFERRED_TAGS);
+	if (run->key.active != best->key.active)
+		return (MATCHER_RULE_FEWEST_CONVERSATIONS);
+	if (run->key.last != best->key.last)
+		return (MATCHER_RULE_LONGEST_SINCE_MATCH);
+	return (MATCHER_RULE_TIE_BREAK);
+}
+
 /*
  * Return the best candidate for q, or NONE.  If rule is not NULL, also find
  * the runner-up and set *rule to the first ranking rule that tells them
- * apart.
+ * apart.  The runner-up is the better of the second-best class's best and
+ * the next member of the winning class; failing both, the best of a lower
+ * level (fewer preferred tags).
  */
 uint32_t
 search_best(struct matcher *m, const struct query *q, int *rule)
 {
 	struct search	 st;
 	struct query	 q2;
-	uint32_t	 i, j;
-	int		 p, level, level2, pref, pref2;
+	struct cand	 best, run;
+	int		 p, level, level2;
 
 	if (q->r != NULL && q->r->previous != 0) {
-		i = pool_find(m, q->r->previous);
-		if (i != NONE && search_previous(m, q, i)) {
+		best.sup = pool_find(m, q->r->previous);
+		if (best.sup != NONE && search_previous(m, q, best.sup)) {
 			if (rule != NULL)
 				*rule = MATCHER_RULE_PREVIOUS_SUPPORTER;
-			return (i);
+			return (best.sup);
 		}
 	}
 	if ((p = search_prepare(m, q, &st.counted)) < 0)
 		return (NONE);
 	st.q = q;
-	if ((i = search_levels(m, &st, p, p, &level)) == NONE)
+	if (search_levels(m, &st, p, p, &level) == NONE)
 		return (NONE);
 	if (rule == NULL)
-		return (i);
-	pref = st.bestpref;
+		return (st.best.sup);
+	best = st.best;
+	run = st.second;
 
 	q2 = *q;
-	q2.excl = i;
-	st.q = &q2;
-	if ((j = search_levels(m, &st, p, level, &level2)) == NONE) {
-		*rule = MATCHER_RULE_ONLY_CANDIDATE;
-		return (i);
+	q2.excl = best.sup;
+	run.cls = best.cls;
+	run.pref = best.pref;
+	if ((run.sup = search_in_class(m, &q2, best.cls, &run.key)) == NONE ||
+	    (st.second.sup != NONE && search_better(&st.second, &run)))
+		run = st.second;
+	if (run.sup == NONE && level > 0 &&
+	    search_levels(m, &st, p, level - 1, &level2) != NONE) {
+		run = st.best;
+		run.pref = best.pref - 1;	/* any lower level differs */
 	}
-	pref2 = st.bestpref;
-	if (level2 != level || pref2 != pref)
-		*rule = MATCHER_RULE_PREFERRED_TAGS;
-	else if (m->sups[i].load + m->sups[i].pending !=
-	    m->sups[j].load + m->sups[j].pending)
-		*rule = MATCHER_RULE_FEWEST_CONVERSATIONS;
-	else if (m->sups[i].last_ms != m->sups[j].last_ms)
-		*rule = MATCHER_RULE_LONGEST_SINCE_MATCH;
-	else
-		*rule = MATCHER_RULE_TIE_BREAK;
-	return (i);
+	*rule = search_rule(&best, &run);
+	return (best.sup);
 }
 
 /* Free the search scratch. */

@@ -554,6 +554,10 @@ run_sequence(uint64_t seed)
 			mr.key = r_below(R_KEYS + 1);
 			mr.required = r_set(r_tags(2));
 			mr.preferred = r_set(r_tags(3));
+			/* Over 8 preferred tags takes the counting search. */
+			if (R_TAGS > 8 && r_below(10) == 0)
+				mr.preferred = r_set(((1ULL << R_TAGS) - 1) &
+				    ~(1ULL << r_below(R_TAGS)));
 			mr.langs = r_langs();
 			mr.urgent = r_below(5) == 0;
 			mr.relax_after_ms = r_below(2) ? 0 : 1 + r_below(100);
