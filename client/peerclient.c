@@ -77,8 +77,9 @@ struct peerclient {
 	struct event			*ev_connect;
 	struct event			*ev_timer;
 	enum pc_timer			 timer;
+	struct event			*ev_keepalive;	/* persistent tick */
 	struct bufferevent		*bev;		/* PC_TLS onwards */
-	struct evbuffer			*pending;	/* sent before PC_OPEN */
+	struct evbuffer			*pending;	/* before PC_OPEN */
 	char				 name[PC_NAME_MAX + 1];
 
 	size_t				 max_frame;
@@ -87,12 +88,18 @@ struct peerclient {
 	int				 connect_timeout_ms;
 	uint64_t			 next_id;
 
+	int				 keepalive_s;
+	int				 keepalive_fixed;
+	int				 sent_recently;	/* since last tick */
+	uint64_t			 keepalive_id;	/* Pong to swallow */
+
 	int				 in_cb;
 	int				 dead;
 };
 
 static void	pc_connect_cb(evutil_socket_t, short, void *);
 static void	pc_timer_cb(evutil_socket_t, short, void *);
+static void	pc_keepalive_cb(evutil_socket_t, short, void *);
 static void	pc_readcb(struct bufferevent *, void *);
 static void	pc_writecb(struct bufferevent *, void *);
 static void	pc_eventcb(struct bufferevent *, short, void *);
@@ -167,12 +174,14 @@ peerclient_new(struct event_base *base, struct peerclient_tls *tls,
 	pc->max_send = FRAME_MAX_HARD;
 	pc->connect_timeout_ms = PEERCLIENT_CONNECT_TIMEOUT;
 	pc->next_id = 1;
-	if ((pc->ev_timer = evtimer_new(base, pc_timer_cb, pc)) == NULL) {
-		free(pc);
-		return (NULL);
-	}
-	if (!SSL_CTX_up_ref(tls->ctx)) {
-		event_free(pc->ev_timer);
+	pc->ev_timer = evtimer_new(base, pc_timer_cb, pc);
+	pc->ev_keepalive = event_new(base, -1, EV_PERSIST, pc_keepalive_cb, pc);
+	if (pc->ev_timer == NULL || pc->ev_keepalive == NULL ||
+	    !SSL_CTX_up_ref(tls->ctx)) {
+		if (pc->ev_timer != NULL)
+			event_free(pc->ev_timer);
+		if (pc->ev_keepalive != NULL)
+			event_free(pc->ev_keepalive);
 		free(pc);
 		return (NULL);
 	}
@@ -202,6 +211,8 @@ pc_drop(struct peerclient *pc)
 	}
 	evtimer_del(pc->ev_timer);
 	pc->timer = PC_TIMER_NONE;
+	event_del(pc->ev_keepalive);
+	pc->keepalive_id = 0;
 	pc->state = PC_IDLE;
 }
 
@@ -211,6 +222,7 @@ pc_destroy(struct peerclient *pc)
 {
 	pc_drop(pc);
 	event_free(pc->ev_timer);
+	event_free(pc->ev_keepalive);
 	SSL_CTX_free(pc->ctx);
 	free(pc);
 }
@@ -291,6 +303,55 @@ peerclient_set_max_send(struct peerclient *pc, size_t bytes)
 	pc->max_send = bytes;
 	pc->max_send_fixed = 1;
 	return (PEERCLIENT_OK);
+}
+
+/* (Re)start the keepalive tick if the connection is open and it is on. */
+static void
+pc_keepalive_arm(struct peerclient *pc)
+{
+	struct timeval	tv;
+
+	event_del(pc->ev_keepalive);
+	if (pc->state != PC_OPEN || pc->keepalive_s <= 0)
+		return;
+	tv.tv_sec = pc->keepalive_s;
+	tv.tv_usec = 0;
+	pc->sent_recently = 0;
+	event_add(pc->ev_keepalive, &tv);
+}
+
+int
+peerclient_set_keepalive(struct peerclient *pc, int seconds)
+{
+	if (pc == NULL || seconds < 0)
+		return (PEERCLIENT_ERR_INVAL);
+	pc->keepalive_s = seconds;
+	pc->keepalive_fixed = 1;
+	pc_keepalive_arm(pc);
+	return (PEERCLIENT_OK);
+}
+
+/* Keepalive tick: Ping unless the application sent something meanwhile. */
+static void
+pc_keepalive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peerclient	*pc = arg;
+	Envelope		 env = PEERD__V1__ENVELOPE__INIT;
+	Peerd__V1__Ping		 ping = PEERD__V1__PING__INIT;
+
+	(void)fd;
+	(void)what;
+	if (pc->state != PC_OPEN)
+		return;
+	if (!pc->sent_recently) {
+		env.id = pc->next_id++;
+		env.body_case = PEERD__V1__ENVELOPE__BODY_PING;
+		env.ping = &ping;
+		if (frame_write(bufferevent_get_output(pc->bev), &env,
+		    pc->max_send) == 0)
+			pc->keepalive_id = env.id;
+	}
+	pc->sent_recently = 0;
 }
 
 int
@@ -480,6 +541,7 @@ peerclient_close(struct peerclient *pc)
 		break;
 	}
 	pc->state = PC_CLOSING;
+	event_del(pc->ev_keepalive);
 	bufferevent_disable(pc->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(pc->bev)) == 0)
 		pc_timer_set(pc, PC_TIMER_LINGER, 0);
@@ -540,10 +602,24 @@ pc_readcb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		if (env->body_case == PEERD__V1__ENVELOPE__BODY_WELCOME &&
-		    !pc->max_send_fixed && env->welcome != NULL &&
-		    (lim = env->welcome->limits) != NULL &&
-		    lim->max_frame > 0 && lim->max_frame <= FRAME_MAX_HARD)
-			pc->max_send = lim->max_frame;
+		    env->welcome != NULL &&
+		    (lim = env->welcome->limits) != NULL) {
+			if (!pc->max_send_fixed && lim->max_frame > 0 &&
+			    lim->max_frame <= FRAME_MAX_HARD)
+				pc->max_send = lim->max_frame;
+			if (!pc->keepalive_fixed &&
+			    lim->keepalive_s != (uint32_t)pc->keepalive_s &&
+			    lim->keepalive_s <= 86400) {
+				pc->keepalive_s = (int)lim->keepalive_s;
+				pc_keepalive_arm(pc);
+			}
+		}
+		if (env->body_case == PEERD__V1__ENVELOPE__BODY_PONG &&
+		    pc->keepalive_id != 0 && env->id == pc->keepalive_id) {
+			pc->keepalive_id = 0;
+			frame_free(env);
+			continue;
+		}
 		if (pc->cb.on_envelope == NULL) {
 			frame_free(env);
 			continue;
@@ -599,6 +675,7 @@ pc_eventcb(struct bufferevent *bev, short what, void *arg)
 		pc->state = PC_OPEN;
 		evtimer_del(pc->ev_timer);
 		pc->timer = PC_TIMER_NONE;
+		pc_keepalive_arm(pc);
 		if (pc->pending != NULL) {
 			if (evbuffer_get_length(pc->pending) > 0)
 				bufferevent_write_buffer(bev, pc->pending);
@@ -677,8 +754,10 @@ peerclient_send(struct peerclient *pc, const Envelope *env)
 	default:
 		return (PEERCLIENT_ERR_STATE);
 	}
-	if (frame_write(out, env, pc->max_send) == 0)
+	if (frame_write(out, env, pc->max_send) == 0) {
+		pc->sent_recently = 1;
 		return (PEERCLIENT_OK);
+	}
 	/* Only now pay for sizing the envelope again, to say why. */
 	n = peerd__v1__envelope__get_packed_size(env);
 	if (n == 0 || n > pc->max_send || n > FRAME_MAX_HARD)

@@ -46,11 +46,11 @@ struct peerclient;
 struct peerclient_tls;
 
 #define PEERCLIENT_PROTOCOL_VERSION	1
-#define PEERCLIENT_MAX_FRAME_DEFAULT	(1024 * 1024)	/* bytes, one received body */
-#define PEERCLIENT_CONNECT_TIMEOUT	10000		/* ms, TCP connect + TLS handshake */
-#define PEERCLIENT_CLOSE_LINGER		2000		/* ms, flushing output on close */
-#define PEERCLIENT_MAX_RESUME		16		/* Resume entries in one Hello */
-#define PEERCLIENT_REQUESTER_KEY_LEN	32		/* bytes, Hello.requester_key */
+#define PEERCLIENT_MAX_FRAME_DEFAULT	(1024 * 1024)	/* bytes, a body read */
+#define PEERCLIENT_CONNECT_TIMEOUT	10000	/* ms, TCP + TLS handshake */
+#define PEERCLIENT_CLOSE_LINGER		2000	/* ms, flushing on close */
+#define PEERCLIENT_MAX_RESUME		16	/* Resume entries in a Hello */
+#define PEERCLIENT_REQUESTER_KEY_LEN	32	/* bytes, Hello.requester_key */
 
 /*
  * Return values of the functions below.  0 is success; each function lists
@@ -60,12 +60,12 @@ enum peerclient_error {
 	PEERCLIENT_OK = 0,
 	PEERCLIENT_ERR_INVAL,		/* a NULL or out-of-range argument */
 	PEERCLIENT_ERR_NOMEM,		/* memory ran out */
-	PEERCLIENT_ERR_STATE,		/* not allowed in the client's current state */
+	PEERCLIENT_ERR_STATE,		/* not allowed in the current state */
 	PEERCLIENT_ERR_RESOLVE,		/* host or port did not resolve */
-	PEERCLIENT_ERR_CONNECT,		/* socket() or connect() failed at once */
-	PEERCLIENT_ERR_TLS,		/* OpenSSL refused a setting or object */
+	PEERCLIENT_ERR_CONNECT,		/* socket() or connect() failed */
+	PEERCLIENT_ERR_TLS,		/* OpenSSL refused a setting */
 	PEERCLIENT_ERR_CA,		/* the CA file could not be loaded */
-	PEERCLIENT_ERR_TOO_LARGE,	/* envelope over the send limit, or empty */
+	PEERCLIENT_ERR_TOO_LARGE,	/* envelope empty or over the limit */
 	PEERCLIENT_ERR_FULL		/* no room left in a Hello builder */
 };
 
@@ -73,12 +73,12 @@ enum peerclient_error {
 enum peerclient_reason {
 	PEERCLIENT_CLOSED_LOCAL = 0,	/* peerclient_close() finished */
 	PEERCLIENT_CLOSED_EOF,		/* peerd closed the connection */
-	PEERCLIENT_CLOSED_CONNECT,	/* TCP connect failed (refused, unreachable) */
-	PEERCLIENT_CLOSED_TLS_VERIFY,	/* server certificate or host name rejected */
-	PEERCLIENT_CLOSED_TLS,		/* other TLS failure, in or after the handshake */
+	PEERCLIENT_CLOSED_CONNECT,	/* TCP connect refused, unreachable */
+	PEERCLIENT_CLOSED_TLS_VERIFY,	/* certificate or name rejected */
+	PEERCLIENT_CLOSED_TLS,		/* other TLS failure */
 	PEERCLIENT_CLOSED_ERROR,	/* socket error after connecting */
-	PEERCLIENT_CLOSED_TIMEOUT,	/* connect + handshake over the connect timeout */
-	PEERCLIENT_CLOSED_FRAME,	/* peerd sent an empty, oversized or bad frame */
+	PEERCLIENT_CLOSED_TIMEOUT,	/* connect + handshake too slow */
+	PEERCLIENT_CLOSED_FRAME,	/* empty, oversized or bad frame */
 	PEERCLIENT_CLOSED_NOMEM		/* memory ran out */
 };
 
@@ -103,8 +103,9 @@ enum peerclient_reason {
 struct peerclient_callbacks {
 	void	(*on_connected)(struct peerclient *pc, void *arg);
 	void	(*on_envelope)(struct peerclient *pc, Envelope *env, void *arg);
-	void	(*on_closed)(struct peerclient *pc, enum peerclient_reason reason,
-		    const char *detail, void *arg);
+	void	(*on_closed)(struct peerclient *pc,
+		    enum peerclient_reason reason, const char *detail,
+		    void *arg);
 	void	(*on_drained)(struct peerclient *pc, void *arg);
 };
 
@@ -171,6 +172,17 @@ int	peerclient_set_max_send(struct peerclient *pc, size_t bytes);
  */
 int	peerclient_set_connect_timeout(struct peerclient *pc, int ms);
 
+/*
+ * Send a Ping whenever nothing else was sent for seconds (0 turns it off),
+ * so that peerd's idle timeout never ends a quiet connection.  By default
+ * keepalive is off until a Welcome arrives, then follows
+ * Welcome.limits.keepalive_s; calling this turns that adjustment off.  The
+ * pings take their ids from peerclient_next_id() and the Pongs answering
+ * them are consumed here, never passed to on_envelope.
+ * Returns PEERCLIENT_OK, or PEERCLIENT_ERR_INVAL (NULL, seconds < 0).
+ */
+int	peerclient_set_keepalive(struct peerclient *pc, int seconds);
+
 /* ---- connecting and closing --------------------------------------------- */
 
 /*
@@ -222,7 +234,8 @@ int	peerclient_send(struct peerclient *pc, const Envelope *env);
 /*
  * Send Ping{nonce} with request id id.  Returns as peerclient_send().
  */
-int	peerclient_send_ping(struct peerclient *pc, uint64_t id, uint64_t nonce);
+int	peerclient_send_ping(struct peerclient *pc, uint64_t id,
+	    uint64_t nonce);
 
 /*
  * Return a fresh request id for this connection: 1, 2, 3, ...  (never 0,

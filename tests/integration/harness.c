@@ -30,7 +30,7 @@
 #include "harness.h"
 
 #define HARNESS_POLL_MS		10	/* ms between readiness checks */
-#define HARNESS_START_TRIES	3	/* starts on fresh ports before giving up */
+#define HARNESS_START_TRIES	3	/* starts on fresh ports, at most */
 #define HARNESS_LOG_MAX		(8 << 20) /* bytes of peerd log read at most */
 #define HARNESS_DUMP_LINES	60	/* lines of log printed on failure */
 
@@ -142,8 +142,9 @@ harness_path(char *out, const char *a, const char *b)
 }
 
 /*
- * Fork and exec argv (argv[0] searched in PATH unless it has a slash) with stdout and stderr appended to logpath.  The child
- * dies with the test process.  Returns the pid or -1.
+ * Fork and exec argv (argv[0] looked up in PATH unless it has a slash)
+ * with stdout and stderr appended to logpath.  The child dies with the test
+ * process.  Returns the pid or -1.
  */
 static pid_t
 harness_spawn(char *const argv[], const char *logpath)
@@ -359,9 +360,10 @@ int
 harness_redis_start(struct harness *h)
 {
 	char	 port[16];
-	char	*argv[] = { (char *)"redis-server", (char *)"--port",
-		    port, (char *)"--bind", (char *)"127.0.0.1", (char *)"--save",
-		    (char *)"", (char *)"--appendonly", (char *)"no",
+	char	*argv[] = { (char *)"redis-server", (char *)"--port", port,
+		    (char *)"--bind", (char *)"127.0.0.1",
+		    (char *)"--save", (char *)"",
+		    (char *)"--appendonly", (char *)"no",
 		    (char *)"--dir", h->dir, NULL };
 	int	 try, status;
 

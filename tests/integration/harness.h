@@ -38,7 +38,7 @@
 
 #define HARNESS_START_MS	10000	/* ms, for peerd or Redis to listen */
 #define HARNESS_STOP_MS		5000	/* ms, after SIGTERM before SIGKILL */
-#define HARNESS_IO_MS		3000	/* ms, a reply that should come at once */
+#define HARNESS_IO_MS		3000	/* ms, a reply due at once */
 #define HARNESS_PATH		PATH_MAX
 
 /* Flags for harness_setup(). */
@@ -46,9 +46,9 @@
 #define HARNESS_NO_PEERD	0x2	/* do not start peerd (the test will) */
 
 struct harness {
-	char		 dir[HARNESS_PATH];	/* fresh temp dir, removed after */
+	char		 dir[HARNESS_PATH];	/* fresh temp dir */
 	char		 conf[HARNESS_PATH];	/* dir/peerd.conf */
-	char		 log[HARNESS_PATH];	/* dir/peerd.log: peerd's stderr */
+	char		 log[HARNESS_PATH];	/* dir/peerd.log (stderr) */
 	char		 redis_log[HARNESS_PATH]; /* dir/redis.log */
 	char		 ca[HARNESS_PATH];	/* dir/ca.pem */
 	char		 cert[HARNESS_PATH];	/* dir/server.pem */
@@ -61,13 +61,13 @@ struct harness {
 
 	int		 port;			/* peerd TLS port */
 	int		 admin_port;		/* peerd admin HTTP port */
-	int		 redis_port;		/* Redis port (in the config even
-						   while Redis is down) */
+	int		 redis_port;		/* in the config even while
+						   Redis is down */
 	pid_t		 peerd_pid;		/* -1 when not running */
 	pid_t		 redis_pid;		/* -1 when not running */
 	int		 peerd_status;		/* wait status of the last peerd
 						   reaped, -1 before */
-	char		*extra;			/* config lines of the last start */
+	char		*extra;			/* last extra config lines */
 };
 
 /* ---- harness.c: environment, processes, logs ---------------------------- */

@@ -338,7 +338,8 @@ raw_http_get(int port, const char *path, char *body, size_t bodylen,
 	for (;;) {
 		if (cap - len < RAW_CHUNK) {
 			cap = cap == 0 ? 2 * RAW_CHUNK : cap * 2;
-			if (cap > (1 << 24) || (nb = realloc(resp, cap)) == NULL)
+			if (cap > (1 << 24) ||
+			    (nb = realloc(resp, cap)) == NULL)
 				goto out;
 			resp = nb;
 		}

@@ -208,6 +208,55 @@ test_graceful_close(void **state)
 	tclient_free(c);
 }
 
+static int
+setup_keepalive(void **state)
+{
+	return (harness_setup(state, 0, "keepalive 1\n"));
+}
+
+/*
+ * Welcome says keepalive 1 s: a quiet client pings by itself, and the
+ * Pongs answering it never reach the application.
+ */
+static void
+test_keepalive_from_welcome(void **state)
+{
+	struct harness	*h = *state;
+	struct tclient	*c;
+	Envelope	*env;
+
+	assert_non_null(c = tclient_connect(h));
+	assert_non_null(env = tclient_hello(c, PEERD__V1__ROLE__REQUESTER,
+	    HARNESS_IO_MS));
+	assert_int_equal(env->body_case, PEERD__V1__ENVELOPE__BODY_WELCOME);
+	assert_int_equal(env->welcome->limits->keepalive_s, 1);
+	frame_free(env);
+	assert_false(harness_log_contains(h, "event=frame body=ping"));
+	assert_null(tclient_recv(c, 0, 2500));	/* no Pong surfaces */
+	assert_true(harness_log_count(h, "event=frame body=ping") >= 1);
+	assert_false(tclient_closed(c));
+	tclient_free(c);
+}
+
+/* peerclient_set_keepalive(0) keeps a quiet client quiet. */
+static void
+test_keepalive_off(void **state)
+{
+	struct harness	*h = *state;
+	struct tclient	*c;
+	Envelope	*env;
+
+	assert_non_null(c = tclient_connect(h));
+	assert_int_equal(peerclient_set_keepalive(tclient_pc(c), 0),
+	    PEERCLIENT_OK);
+	assert_non_null(env = tclient_hello(c, PEERD__V1__ROLE__REQUESTER,
+	    HARNESS_IO_MS));
+	frame_free(env);
+	assert_null(tclient_recv(c, 0, 2500));
+	assert_false(harness_log_contains(h, "event=frame body=ping"));
+	tclient_free(c);
+}
+
 /* The Hello builder packs what it was given. */
 static void
 test_hello_builder(void **state)
@@ -246,8 +295,8 @@ test_hello_builder(void **state)
 	assert_int_equal(out->hello->requester_key.len, 32);
 	assert_memory_equal(out->hello->credential.data, cred, sizeof cred);
 	assert_int_equal(out->hello->n_resume, PEERCLIENT_MAX_RESUME);
-	assert_int_equal(out->hello->resume[PEERCLIENT_MAX_RESUME - 1]->last_seq,
-	    PEERCLIENT_MAX_RESUME - 1 + 10);
+	i = PEERCLIENT_MAX_RESUME - 1;
+	assert_int_equal(out->hello->resume[i]->last_seq, i + 10);
 	frame_free(out);
 }
 
@@ -273,6 +322,10 @@ main(void)
 		    setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_graceful_close, setup,
 		    harness_teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive_from_welcome,
+		    setup_keepalive, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive_off,
+		    setup_keepalive, harness_teardown),
 		cmocka_unit_test(test_hello_builder),
 	};
 
