@@ -3,13 +3,22 @@
  * host name verification, connect failures, frame limits both ways,
  * sending while connecting, graceful close.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+
+#include <event2/event.h>
 
 #include "frame.h"
 #include "harness.h"
@@ -257,6 +266,79 @@ test_keepalive_off(void **state)
 	tclient_free(c);
 }
 
+/* What the direct-API test saw. */
+struct direct {
+	struct event_base	*base;
+	int			 closed;
+	enum peerclient_reason	 reason;
+};
+
+/* on_closed that frees its client from inside the callback. */
+static void
+direct_closed(struct peerclient *pc, enum peerclient_reason reason,
+    const char *detail, void *arg)
+{
+	struct direct	*d = arg;
+
+	(void)detail;
+	d->closed = 1;
+	d->reason = reason;
+	peerclient_free(pc);
+	event_base_loopbreak(d->base);
+}
+
+/*
+ * A server that accepts TCP but never speaks TLS: the connect timeout
+ * fires (TIMEOUT), and freeing the client inside on_closed is safe.
+ */
+static void
+test_connect_timeout(void **state)
+{
+	struct peerclient_callbacks	 cb = { NULL, NULL, direct_closed,
+	    NULL };
+	struct harness			*h = *state;
+	struct direct			 d;
+	struct peerclient_tls		*tls;
+	struct peerclient		*pc;
+	struct sockaddr_in		 sin;
+	socklen_t			 len = sizeof sin;
+	struct timeval			 tv = { 3, 0 };
+	char				 port[16];
+	int64_t				 t0, dt;
+	int				 lfd;
+
+	/* The kernel completes TCP for a listener that never accepts. */
+	assert_int_not_equal(lfd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(port, sizeof port, "%d", ntohs(sin.sin_port));
+
+	memset(&d, 0, sizeof d);
+	assert_non_null(d.base = event_base_new());
+	assert_non_null(tls = peerclient_tls_new(h->ca, NULL));
+	assert_non_null(pc = peerclient_new(d.base, tls, &cb, &d));
+	peerclient_tls_free(tls);	/* the client keeps its own reference */
+	assert_int_equal(peerclient_set_connect_timeout(pc, 300),
+	    PEERCLIENT_OK);
+	assert_int_equal(peerclient_connect(pc, "127.0.0.1", port,
+	    "localhost"), PEERCLIENT_OK);
+	assert_int_equal(peerclient_connect(pc, "127.0.0.1", port,
+	    "localhost"), PEERCLIENT_ERR_STATE);
+	t0 = harness_now_ms();
+	event_base_loopexit(d.base, &tv);
+	event_base_dispatch(d.base);
+	dt = harness_now_ms() - t0;
+	assert_true(d.closed);
+	assert_int_equal(d.reason, PEERCLIENT_CLOSED_TIMEOUT);
+	assert_true(dt >= 250 && dt < 2000);
+	event_base_free(d.base);
+	close(lfd);
+}
+
 /* The Hello builder packs what it was given. */
 static void
 test_hello_builder(void **state)
@@ -326,6 +408,8 @@ main(void)
 		    setup_keepalive, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive_off,
 		    setup_keepalive, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_connect_timeout,
+		    setup, harness_teardown),
 		cmocka_unit_test(test_hello_builder),
 	};
 
