@@ -416,7 +416,7 @@ pc_start_tls(struct peerclient *pc)
 	    BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (pc->bev == NULL) {
-		SSL_free(ssl);
+		/* With BEV_OPT_CLOSE_ON_FREE libevent freed ssl already. */
 		return (pc_fail(pc, PEERCLIENT_CLOSED_NOMEM,
 		    "cannot make a bufferevent"));
 	}

@@ -23,6 +23,9 @@
  *	    peerclient_envelope_free() it ...
  *	event_base_dispatch(base);
  *
+ * Signals: OpenSSL writes with write(2), so a peer that resets the
+ * connection raises SIGPIPE; the application must ignore SIGPIPE.
+ *
  * Threads: a struct peerclient belongs to the thread running its event
  * base; nothing here locks.  A struct peerclient_tls may be shared by many
  * clients of one thread (it is reference counted, not locked).
