@@ -27,7 +27,8 @@ struct heap {
 
 struct heap_ops {
 	int	(*less)(const struct matcher *, uint32_t, uint32_t);
-	void	(*setpos)(struct matcher *, uint32_t, uint32_t);
+	void	(*setpos)(struct matcher *, const struct heap *, uint32_t,
+		    uint32_t);
 };
 
 /* Open-addressed table of indices; the owner supplies hash and equality. */
@@ -78,6 +79,7 @@ struct cls {
 	struct skey	topkey;		/* valid while h.n > 0 */
 	uint32_t	top;		/* h.v[0] while h.n > 0 */
 	tags_t		tags;
+	uint32_t	*tpos;		/* place in each of its tags' heaps */
 	uint64_t	langs;
 	struct heap	h;
 	uint32_t	gpos;		/* in m->classes, NONE if empty */
@@ -165,6 +167,8 @@ struct matcher {
 	uint32_t	 capclss;
 	struct tab	 clsid;
 	struct heap	 classes;	/* nonempty classes, best top first */
+	struct heap	 tagheaps[MATCHER_TAGS_MAX]; /* the same, per tag */
+	uint32_t	 tagncls[MATCHER_TAGS_MAX]; /* classes with the tag */
 	uint32_t	 words;		/* bitset words per class bitset */
 	uint64_t	*tagbits[MATCHER_TAGS_MAX];
 	uint64_t	*langbits[MATCHER_LANGS_MAX];

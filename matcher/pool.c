@@ -16,8 +16,10 @@
 #include "matcher_int.h"
 
 static int	pool_cls_less(const struct matcher *, uint32_t, uint32_t);
-static void	pool_sup_setpos(struct matcher *, uint32_t, uint32_t);
-static void	pool_cls_setpos(struct matcher *, uint32_t, uint32_t);
+static void	pool_sup_setpos(struct matcher *, const struct heap *, uint32_t,
+		    uint32_t);
+static void	pool_cls_setpos(struct matcher *, const struct heap *, uint32_t,
+		    uint32_t);
 
 const struct heap_ops pool_sup_ops = { pool_sup_less, pool_sup_setpos };
 const struct heap_ops pool_cls_ops = { pool_cls_less, pool_cls_setpos };
@@ -58,16 +60,35 @@ pool_cls_less(const struct matcher *m, uint32_t a, uint32_t b)
 
 /* Record a supporter's place in its class heap. */
 static void
-pool_sup_setpos(struct matcher *m, uint32_t i, uint32_t pos)
+pool_sup_setpos(struct matcher *m, const struct heap *h, uint32_t i,
+    uint32_t pos)
 {
+	(void)h;
 	m->sups[i].hpos = pos;
 }
 
-/* Record a class's place in the heap of classes. */
-static void
-pool_cls_setpos(struct matcher *m, uint32_t c, uint32_t pos)
+/* Index of tag t among the tags of a set (how many set tags precede it). */
+static uint32_t
+pool_tag_rank(tags_t tags, uint32_t t)
 {
-	m->clss[c].gpos = pos;
+	uint64_t	below = t % 64 == 0 ? 0 : ~0ULL >> (64 - t % 64);
+
+	if (t < 64)
+		return (popcount64(tags.w[0] & below));
+	return (popcount64(tags.w[0]) + popcount64(tags.w[1] & below));
+}
+
+/* Record a class's place in the heap of classes or in a tag's heap. */
+static void
+pool_cls_setpos(struct matcher *m, const struct heap *h, uint32_t c,
+    uint32_t pos)
+{
+	struct cls	*cl = &m->clss[c];
+
+	if (h == &m->classes)
+		cl->gpos = pos;
+	else
+		cl->tpos[pool_tag_rank(cl->tags, h - m->tagheaps)] = pos;
 }
 
 /* Hash a supporter slot by id. */
@@ -177,7 +198,7 @@ pool_class(struct matcher *m, tags_t tags, uint64_t langs)
 {
 	struct cls	 key, *cl;
 	uint64_t	 h = pool_key_hash(tags, langs);
-	uint32_t	 c, t, words;
+	uint32_t	*tpos, c, t, words;
 
 	key.tags = tags;
 	key.langs = langs;
@@ -194,9 +215,15 @@ pool_class(struct matcher *m, tags_t tags, uint64_t langs)
 		words *= 2;
 	if (pool_words(m, words) != MATCHER_OK)
 		return (NONE);
-	/* The class heap never allocates in pool_attach: reserve now. */
+	/* The class heaps never allocate in pool_attach: reserve now. */
 	if (heap_reserve(m, &m->classes, c + 1) != MATCHER_OK)
 		return (NONE);
+	for (t = 0; t < MATCHER_TAGS_MAX; t++) {
+		if (((tags.w[t / 64] >> (t % 64)) & 1) &&
+		    heap_reserve(m, &m->tagheaps[t], m->tagncls[t] + 1) !=
+		    MATCHER_OK)
+			return (NONE);
+	}
 	/* A failed earlier attempt may have left bits for index c. */
 	for (t = 0; t < MATCHER_TAGS_MAX; t++) {
 		if (m->tagbits[t] != NULL)
@@ -218,14 +245,24 @@ pool_class(struct matcher *m, tags_t tags, uint64_t langs)
 				return (NONE);
 		}
 	}
+	if ((tpos = malloc((tags_count(tags) + 1) * sizeof *tpos)) == NULL)
+		return (NONE);
 	cl = &m->clss[c];
 	memset(cl, 0, sizeof *cl);
 	cl->tags = tags;
 	cl->langs = langs;
 	cl->gpos = NONE;
+	cl->tpos = tpos;
+	for (t = 0; t < (uint32_t)tags_count(tags); t++)
+		tpos[t] = NONE;
 	if (tab_insert(m, &m->clsid, pool_cls_hash, h, c) != MATCHER_OK) {
 		/* Bits set for c are harmless: c is not a class yet. */
+		free(tpos);
 		return (NONE);
+	}
+	for (t = 0; t < MATCHER_TAGS_MAX; t++) {
+		if ((tags.w[t / 64] >> (t % 64)) & 1)
+			m->tagncls[t]++;
 	}
 	m->nclss++;
 	return (c);
@@ -242,28 +279,42 @@ pool_spare(const struct sup *s)
 	return (s->cap - active);
 }
 
-/* Keep the class heap, nonempty bit and class's spare in step after the
- * class's heap changed. */
+/* Put class c in heap h, take it out, or move it, as its heap requires. */
+static void
+pool_sync(struct matcher *m, struct heap *h, uint32_t pos, uint32_t c)
+{
+	if (m->clss[c].h.n == 0) {
+		if (pos != NONE)
+			heap_remove(m, h, &pool_cls_ops, pos);
+	} else if (pos == NONE) {
+		/* Cannot fail: pool_class reserved a slot per class. */
+		(void)heap_push(m, h, &pool_cls_ops, c);
+	} else
+		heap_fix(m, h, &pool_cls_ops, pos);
+}
+
+/* Keep the class heaps and the nonempty bit in step after class c's own
+ * heap changed. */
 static void
 pool_class_changed(struct matcher *m, uint32_t c)
 {
 	struct cls	*cl = &m->clss[c];
+	uint64_t	 w;
+	uint32_t	 t, k = 0, i;
 
 	if (cl->h.n != 0) {
 		cl->top = cl->h.v[0];
 		pool_key(m, cl->top, &cl->topkey);
-	}
-	if (cl->h.n == 0) {
-		if (cl->gpos != NONE) {
-			heap_remove(m, &m->classes, &pool_cls_ops, cl->gpos);
-			m->nonempty[c / 64] &= ~(1ULL << (c % 64));
-		}
-	} else if (cl->gpos == NONE) {
-		/* Cannot fail: pool_class reserved a slot per class. */
-		(void)heap_push(m, &m->classes, &pool_cls_ops, c);
 		m->nonempty[c / 64] |= 1ULL << (c % 64);
 	} else
-		heap_fix(m, &m->classes, &pool_cls_ops, cl->gpos);
+		m->nonempty[c / 64] &= ~(1ULL << (c % 64));
+	pool_sync(m, &m->classes, cl->gpos, c);
+	for (i = 0; i < 2; i++) {
+		for (w = cl->tags.w[i]; w != 0; w &= w - 1) {
+			t = i * 64 + __builtin_ctzll(w);
+			pool_sync(m, &m->tagheaps[t], cl->tpos[k++], c);
+		}
+	}
 }
 
 /* Take supporter i out of the indexes before its state changes. */
@@ -436,10 +487,14 @@ pool_free(struct matcher *m)
 {
 	uint32_t	i;
 
-	for (i = 0; i < m->nclss; i++)
+	for (i = 0; i < m->nclss; i++) {
 		free(m->clss[i].h.v);
-	for (i = 0; i < MATCHER_TAGS_MAX; i++)
+		free(m->clss[i].tpos);
+	}
+	for (i = 0; i < MATCHER_TAGS_MAX; i++) {
 		free(m->tagbits[i]);
+		free(m->tagheaps[i].v);
+	}
 	for (i = 0; i < MATCHER_LANGS_MAX; i++)
 		free(m->langbits[i]);
 	free(m->nonempty);

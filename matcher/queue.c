@@ -17,8 +17,10 @@
 #include "matcher_int.h"
 
 static int	queue_relax_less(const struct matcher *, uint32_t, uint32_t);
-static void	queue_req_setpos(struct matcher *, uint32_t, uint32_t);
-static void	queue_relax_setpos(struct matcher *, uint32_t, uint32_t);
+static void	queue_req_setpos(struct matcher *, const struct heap *, uint32_t,
+		    uint32_t);
+static void	queue_relax_setpos(struct matcher *, const struct heap *,
+		    uint32_t, uint32_t);
 
 const struct heap_ops queue_req_ops = { queue_less, queue_req_setpos };
 static const struct heap_ops queue_relax_ops = {
@@ -51,15 +53,19 @@ queue_relax_less(const struct matcher *m, uint32_t a, uint32_t b)
 
 /* Record a request's place in its group heap. */
 static void
-queue_req_setpos(struct matcher *m, uint32_t i, uint32_t pos)
+queue_req_setpos(struct matcher *m, const struct heap *h, uint32_t i,
+    uint32_t pos)
 {
+	(void)h;
 	m->reqs[i].gpos = pos;
 }
 
 /* Record a request's place in the relaxation heap. */
 static void
-queue_relax_setpos(struct matcher *m, uint32_t i, uint32_t pos)
+queue_relax_setpos(struct matcher *m, const struct heap *h, uint32_t i,
+    uint32_t pos)
 {
+	(void)h;
 	m->reqs[i].rpos = pos;
 }
 

@@ -9,10 +9,13 @@
  * The search works on classes.  One pass over the class bitsets builds, for
  * k = 0..p, the set of candidate classes sharing at least k of the p
  * preferred tags (a bit-sliced count).  Then from the highest level down,
- * the best class of "exactly k" wins: a small set is scanned; a large one is
- * found by walking the heap of classes best-first until a member of the set
- * turns up, which takes about (all classes / set size) steps.  Scanning n
- * costs n and walking costs C / n, so we scan when n * n <= C * SCAN_FACTOR.
+ * the best class of "exactly k" wins.  A small set is scanned in index
+ * order.  A large one is found by walking, best-first, heaps of nonempty
+ * classes that hold every member of the set (the heap of the rarest
+ * required tag, or of each preferred tag, or of all classes) until the
+ * next class's top cannot place; about (heap size / set size) steps.
+ * Scanning n costs n, walking costs H / n, so we scan when
+ * n * n <= H * SCAN_FACTOR.
  */
 
 #include <stdint.h>
@@ -40,6 +43,9 @@ struct search {
 	const uint64_t		*hi;	/* at least k preferred */
 	const uint64_t		*lo;	/* at least k + 1, or NULL */
 	int			 counted;	/* scan mode: count per class */
+	struct heap		*piv[MATCHER_TAGS_MAX]; /* heaps to walk */
+	int			 npiv;
+	uint32_t		 pivn;		/* classes in those heaps */
 	struct cand		 best;
 	struct cand		 second;
 };
@@ -114,6 +120,10 @@ search_consider(struct matcher *m, struct search *st, uint32_t c)
 {
 	struct cand	x;
 
+	/* A class in two walked heaps comes up twice. */
+	if ((st->best.sup != NONE && st->best.cls == c) ||
+	    (st->second.sup != NONE && st->second.cls == c))
+		return;
 	x.cls = c;
 	x.pref = 0;
 	if (st->counted)
@@ -171,9 +181,10 @@ search_set(struct matcher *m, struct search *st)
 {
 	uint64_t	x;
 	uint32_t	w, n = 0, limit;
+	int		i;
 
 	st->best.sup = st->second.sup = NONE;
-	limit = search_isqrt((uint64_t)m->classes.n * SCAN_FACTOR);
+	limit = search_isqrt((uint64_t)st->pivn * SCAN_FACTOR);
 	if (limit < SCAN_MIN)
 		limit = SCAN_MIN;
 	if (st->counted)
@@ -194,8 +205,11 @@ search_set(struct matcher *m, struct search *st)
 				x &= x - 1;
 			}
 		}
-	} else
-		heap_walk(m, &m->classes, &pool_cls_ops, 0, search_visit, st);
+	} else {
+		for (i = 0; i < st->npiv; i++)
+			heap_walk(m, st->piv[i], &pool_cls_ops, 0, search_visit,
+			    st);
+	}
 	return (st->best.sup);
 }
 
@@ -270,6 +284,50 @@ search_prepare(struct matcher *m, const struct query *q, int *counted)
 	return (p);
 }
 
+/*
+ * Choose the heaps a walk of level k visits: every member must be in one.
+ * With required tags, the heap of the rarest; else at level k > 0 every
+ * member has a preferred tag, so the heaps of those; else all classes.
+ */
+static void
+search_pivots(struct matcher *m, struct search *st, int k)
+{
+	const struct query	*q = st->q;
+	struct heap		*h, *rarest = NULL;
+	uint64_t		 w;
+	uint32_t		 i, t;
+
+	st->npiv = 0;
+	st->pivn = 0;
+	for (i = 0; i < 2; i++) {
+		for (w = q->required.w[i]; w != 0; w &= w - 1) {
+			t = i * 64 + __builtin_ctzll(w);
+			h = &m->tagheaps[t];
+			if (rarest == NULL || h->n < rarest->n)
+				rarest = h;
+		}
+	}
+	if (rarest != NULL) {
+		st->piv[st->npiv++] = rarest;
+		st->pivn = rarest->n;
+		return;
+	}
+	if (k == 0) {
+		st->piv[st->npiv++] = &m->classes;
+		st->pivn = m->classes.n;
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		for (w = q->preferred.w[i]; w != 0; w &= w - 1) {
+			t = i * 64 + __builtin_ctzll(w);
+			if (m->tagheaps[t].n == 0)
+				continue;
+			st->piv[st->npiv++] = &m->tagheaps[t];
+			st->pivn += m->tagheaps[t].n;
+		}
+	}
+}
+
 /* Best candidate from level k down; sets *level to where it was found. */
 static uint32_t
 search_levels(struct matcher *m, struct search *st, int p, int k, int *level)
@@ -277,6 +335,7 @@ search_levels(struct matcher *m, struct search *st, int p, int k, int *level)
 	uint32_t	i;
 
 	for (; k >= 0; k--) {
+		search_pivots(m, st, k);
 		st->hi = m->lvl + (size_t)k * m->words;
 		st->lo = k < p ? st->hi + m->words : NULL;
 		if ((i = search_set(m, st)) != NONE) {

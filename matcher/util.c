@@ -39,7 +39,7 @@ heap_set(struct matcher *m, struct heap *h, const struct heap_ops *ops,
     uint32_t pos, uint32_t item)
 {
 	h->v[pos] = item;
-	ops->setpos(m, item, pos);
+	ops->setpos(m, h, item, pos);
 }
 
 /* Move the item at pos towards the root while it beats its parent. */
@@ -133,7 +133,7 @@ heap_remove(struct matcher *m, struct heap *h, const struct heap_ops *ops,
 {
 	uint32_t	gone = h->v[pos];
 
-	ops->setpos(m, gone, NONE);
+	ops->setpos(m, h, gone, NONE);
 	h->n--;
 	if (pos == h->n)
 		return;
