@@ -20,6 +20,8 @@
 #                                     tests/integration/[^t]*.c (the harness)
 #   tests/bench/bench_*.c          -> one benchmark each
 
+.DEFAULT_GOAL := all
+
 SANITIZER ?=
 BUILD	  ?= build$(if $(SANITIZER),/$(SANITIZER))
 PREFIX	  ?= /usr/local
@@ -27,6 +29,13 @@ DESTDIR	  ?=
 VERSION	  := 0.1.0
 
 CFLAGS	  ?= -O2 -g
+
+# Quiet by default; `make V=1` shows every command.
+ifeq ($(V),1)
+say :=
+else
+say = @printf '  %-7s %s\n' $(1) $(2);
+endif
 WARNINGS  := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wmissing-prototypes \
 	     -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPEERD_VERSION='"$(VERSION)"' $(CFLAGS) \
@@ -125,15 +134,15 @@ FORCE:
 
 $(GEN_DIR)/peer.pb-c.c $(GEN_DIR)/peer.pb-c.h &: proto/peer.proto $(BUILD)/config.mk
 	@mkdir -p $(GEN_DIR)
-	protoc-c --proto_path=proto --c_out=$(GEN_DIR) proto/peer.proto
+	$(call say,PROTOC,$<)protoc-c --proto_path=proto --c_out=$(GEN_DIR) proto/peer.proto
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags | $(GEN_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(INCS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(INCS) -c -o $@ $<
 
 # Generated code: our warning set, minus what protoc-c's output trips.
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/.flags
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(INCS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(INCS) -c -o $@ $<
 
 $(LIBPROTO): $(call obj,$(PROTO_SRCS)) $(GEN_SRCS:.c=.o)
 $(LIBMATCHER): $(call obj,$(MATCHER_SRCS))
@@ -142,23 +151,23 @@ $(LIBPC): $(call obj,$(LIBPC_SRCS))
 $(BUILD)/%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)$(AR) rcs $@ $^
 
 $(PEERD): $(call obj,$(DAEMON_MAIN)) $(LIBPEERD) $(LIBMATCHER) $(LIBPROTO)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(PEER): $(call obj,$(PEER_SRCS)) $(LIBPC) $(LIBPROTO)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(PEERCTL): $(call obj,$(PEERCTL_SRCS)) $(LIBPC) $(LIBPROTO)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 TEST_LIBS := $(LIBPEERD) $(LIBPC) $(LIBMATCHER) $(LIBPROTO)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(call obj,$(UNIT_COMMON)) $(TEST_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(call obj,$(INTEG_COMMON)) $(TEST_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(call obj,$(BENCH_COMMON)) $(TEST_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---- running ------------------------------------------------------------
 
