@@ -201,7 +201,8 @@ install: all
 	install -m 0755 $(filter-out $(PEERD),$(PROGS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(LIBPC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 client/peerclient.h $(DESTDIR)$(PREFIX)/include/
-	install -m 0644 deploy/peerd.conf.example $(DESTDIR)$(PREFIX)/share/peerd/
+	install -m 0644 deploy/peerd.conf.example deploy/tags.conf \
+	    $(DESTDIR)$(PREFIX)/share/peerd/
 	for m in $(wildcard deploy/*.[1-8]); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	    install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
