@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -74,13 +75,17 @@ harness_free_port(void)
 	return (port);
 }
 
-/* Look for a LISTEN socket on port in one /proc/net/tcp* file: 1, 0, -1. */
+/*
+ * Look for a LISTEN socket on port in one /proc/net/tcp* file.  Returns 1
+ * (its inode in *inode), 0 if there is none, -1 if the file is unreadable.
+ */
 static int
-harness_proc_listening(const char *path, int port)
+harness_proc_listening(const char *path, int port, unsigned long *inode)
 {
 	FILE		*f;
-	char		 line[512], local[128];
+	char		 line[512], local[128], *colon;
 	unsigned int	 lport, st;
+	unsigned long	 ino;
 	int		 found = 0;
 
 	if ((f = fopen(path, "r")) == NULL)
@@ -90,15 +95,14 @@ harness_proc_listening(const char *path, int port)
 		return (-1);
 	}
 	while (fgets(line, sizeof line, f) != NULL) {
-		char	*colon;
-
-		if (sscanf(line, "%*d: %127s %*s %x", local, &st) != 2)
+		if (sscanf(line, "%*d: %127s %*s %x %*s %*s %*s %*s %*s %lu",
+		    local, &st, &ino) != 3)
 			continue;
-		if ((colon = strrchr(local, ':')) == NULL)
-			continue;
-		if (sscanf(colon + 1, "%x", &lport) != 1)
+		if ((colon = strrchr(local, ':')) == NULL ||
+		    sscanf(colon + 1, "%x", &lport) != 1)
 			continue;
 		if ((int)lport == port && st == 0x0a) {	/* TCP_LISTEN */
+			*inode = ino;
 			found = 1;
 			break;
 		}
@@ -107,17 +111,52 @@ harness_proc_listening(const char *path, int port)
 	return (found);
 }
 
-int
-harness_port_listening(int port)
+/* Return 1 if process pid holds the socket with this inode. */
+static int
+harness_pid_has_socket(pid_t pid, unsigned long inode)
+{
+	char		 dir[64], path[HARNESS_PATH], link[128], want[64];
+	struct dirent	*de;
+	DIR		*d;
+	ssize_t		 n;
+	int		 found = 0;
+
+	snprintf(dir, sizeof dir, "/proc/%ld/fd", (long)pid);
+	snprintf(want, sizeof want, "socket:[%lu]", inode);
+	if ((d = opendir(dir)) == NULL)
+		return (0);
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		n = readlink(path, link, sizeof link - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		found = strcmp(link, want) == 0;
+	}
+	closedir(d);
+	return (found);
+}
+
+/*
+ * Return 1 if something listens on 127.0.0.1:port and, when pid is not
+ * -1, that something is process pid.
+ */
+static int
+harness_listening_by(int port, pid_t pid)
 {
 	struct sockaddr_in	sin;
-	int			r4, r6, fd, ok;
+	unsigned long		inode;
+	int			r, fd, ok;
 
-	r4 = harness_proc_listening("/proc/net/tcp", port);
-	r6 = harness_proc_listening("/proc/net/tcp6", port);
-	if (r4 == 1 || r6 == 1)
-		return (1);
-	if (r4 == 0)
+	r = harness_proc_listening("/proc/net/tcp", port, &inode);
+	if (r != 1 && harness_proc_listening("/proc/net/tcp6", port,
+	    &inode) == 1)
+		r = 1;
+	if (r == 1)
+		return (pid == -1 || harness_pid_has_socket(pid, inode));
+	if (r == 0)
 		return (0);
 	/* No /proc: fall back to a probe connection. */
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
@@ -129,6 +168,12 @@ harness_port_listening(int port)
 	ok = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
 	close(fd);
 	return (ok);
+}
+
+int
+harness_port_listening(int port)
+{
+	return (harness_listening_by(port, -1));
 }
 
 /* Join a and b into out.  Returns 0, or -1 if it does not fit. */
@@ -235,7 +280,7 @@ harness_wait_listen(pid_t *pid, int *status, int port, int timeout_ms)
 	for (;;) {
 		if (harness_reap(pid, status, 0) == 0)
 			return (-1);
-		if (harness_port_listening(port))
+		if (harness_listening_by(port, *pid))
 			return (0);
 		if (harness_now_ms() >= deadline)
 			return (-1);
@@ -370,7 +415,7 @@ harness_redis_start(struct harness *h)
 	if (h->redis_pid != -1)
 		return (-1);
 	for (try = 0; try < HARNESS_START_TRIES; try++) {
-		if (try > 0) {
+		if (try > 0 || harness_port_listening(h->redis_port)) {
 			/* peerd knows the port already: keep it then. */
 			if (h->peerd_pid != -1)
 				break;
@@ -438,7 +483,8 @@ harness_peerd_start(struct harness *h, const char *extra)
 	free(h->extra);
 	h->extra = copy;
 	for (try = 0; try < HARNESS_START_TRIES; try++) {
-		if (try > 0) {
+		if (try > 0 || harness_port_listening(h->port) ||
+		    harness_port_listening(h->admin_port)) {
 			h->port = harness_free_port();
 			h->admin_port = harness_free_port();
 		}
@@ -452,8 +498,8 @@ harness_peerd_start(struct harness *h, const char *extra)
 		    h->port, HARNESS_START_MS) == 0) {
 			/* The admin port is best effort: give it a moment. */
 			admin_deadline = 100;
-			while (!harness_port_listening(h->admin_port) &&
-			    admin_deadline-- > 0)
+			while (!harness_listening_by(h->admin_port,
+			    h->peerd_pid) && admin_deadline-- > 0)
 				harness_msleep(HARNESS_POLL_MS);
 			return (0);
 		}
@@ -592,6 +638,16 @@ harness_make_ca(struct harness *h, const char *name, char *out, size_t outlen)
 		return (-1);
 	n = snprintf(out, outlen, "%s/ca.pem", dir);
 	return (n < 0 || (size_t)n >= outlen ? -1 : 0);
+}
+
+int
+harness_run_cmd(struct harness *h, char *const argv[], int timeout_ms)
+{
+	char	logpath[HARNESS_PATH];
+
+	if (harness_path(logpath, h->dir, "commands.log") == -1)
+		return (-1);
+	return (harness_run(argv, logpath, timeout_ms));
 }
 
 int

@@ -1,0 +1,147 @@
+/*
+ * test_harness.c -- the harness itself: port collisions are retried, a
+ * peerd that cannot start is reported quickly, teardown leaves nothing
+ * behind.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "frame.h"
+#include "harness.h"
+
+static int
+setup(void **state)
+{
+	return (harness_setup(state, 0, NULL));
+}
+
+static int
+setup_nothing(void **state)
+{
+	return (harness_setup(state, HARNESS_NO_PEERD, NULL));
+}
+
+/* Listen on 127.0.0.1:port; returns the fd. */
+static int
+occupy(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd, one = 1;
+
+	assert_int_not_equal(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	return (fd);
+}
+
+/* A TLS port taken by someone else: peerd is started on a fresh one. */
+static void
+test_port_collision_retried(void **state)
+{
+	struct harness	*h = *state;
+	struct tclient	*c;
+	Envelope	*env;
+	int		 fd, taken = h->port;
+
+	fd = occupy(taken);
+	assert_int_equal(harness_peerd_start(h, NULL), 0);
+	assert_int_not_equal(h->port, taken);
+	assert_non_null(c = tclient_connect(h));
+	assert_non_null(env = tclient_hello(c, PEERD__V1__ROLE__REQUESTER,
+	    HARNESS_IO_MS));
+	assert_int_equal(env->body_case, PEERD__V1__ENVELOPE__BODY_WELCOME);
+	frame_free(env);
+	tclient_free(c);
+	close(fd);
+}
+
+/* A config peerd rejects: the start fails at once, not after a timeout. */
+static void
+test_bad_config_fails_fast(void **state)
+{
+	struct harness	*h = *state;
+	int64_t		 t0 = harness_now_ms();
+
+	assert_int_equal(harness_peerd_start(h, "no_such_option 1\n"), -1);
+	assert_true(harness_now_ms() - t0 < 2000);
+	assert_int_equal(h->peerd_pid, -1);
+	assert_true(h->peerd_status != -1);
+}
+
+/* harness_free stops both processes and removes the temp dir. */
+static void
+test_teardown_cleans_up(void **state)
+{
+	struct harness	*h = *state;
+	struct stat	 sb;
+	char		 dir[HARNESS_PATH];
+	pid_t		 peerd, redis;
+
+	assert_int_equal(harness_redis_start(h), 0);
+	assert_int_equal(harness_peerd_start(h, NULL), 0);
+	peerd = h->peerd_pid;
+	redis = h->redis_pid;
+	assert_true(peerd > 0 && redis > 0);
+	assert_true(harness_log_wait(h, "event=ready", HARNESS_IO_MS) == 0);
+	memcpy(dir, h->dir, sizeof dir);
+	harness_free(h);
+	*state = NULL;
+	assert_int_equal(kill(peerd, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	assert_int_equal(kill(redis, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	assert_int_equal(stat(dir, &sb), -1);
+}
+
+/* Log helpers: contains, count and wait see what peerd wrote. */
+static void
+test_log_helpers(void **state)
+{
+	struct harness	*h = *state;
+	int64_t		 t0;
+
+	assert_int_equal(harness_log_wait(h, "event=ready", HARNESS_IO_MS), 0);
+	assert_true(harness_log_contains(h, "event=ready"));
+	assert_int_equal(harness_log_count(h, "event=ready"), 1);
+	assert_false(harness_log_contains(h, "no such text in any log"));
+	t0 = harness_now_ms();
+	assert_int_equal(harness_log_wait(h, "no such text in any log", 200),
+	    -1);
+	assert_true(harness_now_ms() - t0 >= 200);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_port_collision_retried,
+		    setup_nothing, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_config_fails_fast,
+		    setup_nothing, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_cleans_up,
+		    setup_nothing, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_log_helpers, setup,
+		    harness_teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
