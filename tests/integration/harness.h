@@ -140,6 +140,14 @@ int		 harness_make_ca(struct harness *h, const char *name, char *out,
 		     size_t outlen);
 
 /*
+ * Run argv (argv[0] looked up in PATH unless it has a slash) to completion
+ * within timeout_ms, stdout and stderr appended to dir/commands.log.
+ * Returns its exit code, or -1 (exec failed, killed, or too slow).
+ */
+int		 harness_run_cmd(struct harness *h, char *const argv[],
+		     int timeout_ms);
+
+/*
  * cmocka setup: harness_new(), then Redis if flags has HARNESS_REDIS, then
  * peerd with extra config lines unless HARNESS_NO_PEERD.  *state is the
  * struct harness.  Returns 0, or -1 (cmocka then skips the test, failed).
@@ -210,8 +218,18 @@ uint64_t	 tclient_send_ping(struct tclient *c, uint64_t nonce);
  */
 Envelope	*tclient_recv(struct tclient *c, int body, int timeout_ms);
 
+/*
+ * Wait up to timeout_ms for the envelope answering request id (Envelope.id
+ * == id, which must not be 0); envelopes with other ids stay queued.
+ * Returns it (frame_free()), or NULL on timeout or close.
+ */
+Envelope	*tclient_recv_id(struct tclient *c, uint64_t id, int timeout_ms);
+
 /* Return how many envelopes are queued unread. */
 size_t		 tclient_queued(struct tclient *c);
+
+/* Return queued envelope i (0 = oldest) without taking it, or NULL. */
+const Envelope	*tclient_peek(struct tclient *c, size_t i);
 
 /*
  * Wait up to timeout_ms for the connection to close.  Returns 0 once it is

@@ -247,10 +247,51 @@ tclient_recv(struct tclient *c, int body, int timeout_ms)
 	return (env);
 }
 
+/* Index of the first queued envelope with Envelope.id == id, or -1. */
+static ssize_t
+tclient_find_id(struct tclient *c, uint64_t id)
+{
+	size_t	i;
+
+	for (i = 0; i < c->qlen; i++)
+		if (c->q[i]->id == id)
+			return ((ssize_t)i);
+	return (-1);
+}
+
+static int
+tclient_cond_recv_id(struct tclient *c, void *arg)
+{
+	return (tclient_find_id(c, *(uint64_t *)arg) != -1 || c->closed);
+}
+
+Envelope *
+tclient_recv_id(struct tclient *c, uint64_t id, int timeout_ms)
+{
+	Envelope	*env;
+	ssize_t		 i;
+
+	if (id == 0)
+		return (NULL);
+	tclient_run(c, tclient_cond_recv_id, &id, timeout_ms);
+	if ((i = tclient_find_id(c, id)) == -1)
+		return (NULL);
+	env = c->q[i];
+	memmove(&c->q[i], &c->q[i + 1], (c->qlen - i - 1) * sizeof *c->q);
+	c->qlen--;
+	return (env);
+}
+
 size_t
 tclient_queued(struct tclient *c)
 {
 	return (c->qlen);
+}
+
+const Envelope *
+tclient_peek(struct tclient *c, size_t i)
+{
+	return (i < c->qlen ? c->q[i] : NULL);
 }
 
 static int
