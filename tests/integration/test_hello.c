@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -72,6 +73,42 @@ test_hello_welcome(void **state)
 	assert_non_null(t = find_tag(w, "harness-beta"));
 	assert_string_equal(t->description, "Beta test tag");
 	assert_null(find_tag(w, "harness-gamma"));
+	frame_free(env);
+	tclient_free(c);
+}
+
+static int
+setup_later(void **state)
+{
+	return (harness_setup(state, HARNESS_REDIS | HARNESS_NO_PEERD, NULL));
+}
+
+/* The shipped catalogue, included from deploy/tags.conf, is in Welcome. */
+static void
+test_catalogue_from_include(void **state)
+{
+	static const char		*names[] = { "lgbtq", "bme",
+	    "first-episode-psychosis", "prison", "inpatient", "women" };
+	struct harness			*h = *state;
+	struct tclient			*c;
+	const Peerd__V1__Tag		*t;
+	Envelope			*env;
+	char				 conf[HARNESS_PATH + 32];
+	size_t				 i;
+
+	snprintf(conf, sizeof conf, "include %s/deploy/tags.conf\n", h->src);
+	assert_int_equal(harness_peerd_start(h, conf), 0);
+	assert_non_null(c = tclient_connect(h));
+	assert_non_null(env = tclient_hello(c, PEERD__V1__ROLE__REQUESTER,
+	    HARNESS_IO_MS));
+	assert_int_equal(env->body_case, PEERD__V1__ENVELOPE__BODY_WELCOME);
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		t = find_tag(env->welcome, names[i]);
+		if (t == NULL)
+			fail_msg("tag %s missing from Welcome", names[i]);
+		assert_true(t->description != NULL &&
+		    strlen(t->description) > 0);
+	}
 	frame_free(env);
 	tclient_free(c);
 }
@@ -187,6 +224,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hello_welcome, setup,
 		    harness_teardown),
+		cmocka_unit_test_setup_teardown(test_catalogue_from_include,
+		    setup_later, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_connection_ids_distinct,
 		    setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_ping_pong, setup,
