@@ -1,75 +1,453 @@
 /*
  * auth.c -- decide a connection's role from its Hello.
  *
- * Requesters are anonymous (an optional requester_key gives continuity;
- * its HMAC arrives with the next issue).  Supporters and operators must
- * present a credential signed by the organisation; until signing_pubkey
- * and proto/credential.h are wired in, they are refused.  Everything about
- * roles goes through auth_hello so that wiring is one change here.
+ * Requesters are anonymous.  A requester may present its own random
+ * requester_key so that continuity and blocks work across visits; peerd
+ * keeps only HMAC-SHA256(secret, key), never the key, and hands out the
+ * first 8 bytes of it as the requester's continuity key.  The secret comes
+ * from requester_secret_file, or is made at start-up (then continuity does
+ * not survive a restart).
+ *
+ * Supporters and operators present a credential signed by the
+ * organisation.  cred_verify checks the signature before any field is
+ * looked at, then the fields and the time; auth_hello then checks the role,
+ * the tags against the catalogue and revocation (revoke.c's local mirror of
+ * peerd:revoked).  A session whose credential's not_after passes is ended
+ * with CREDENTIAL_EXPIRED by a timer.
+ *
+ * Identity tags are special-category data: nothing here logs a tag.
  */
-#include <stdio.h>
-#include <string.h>
+#include <sys/stat.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "credential.h"
 #include "peerd.h"
+
+#define AUTH_SECRET_MIN		32	/* bytes, requester_secret_file */
+#define AUTH_SECRET_MAX		4096	/* bytes, requester_secret_file */
+#define AUTH_SECRET_GEN		32	/* bytes, a secret made at start-up */
+#define AUTH_REQUESTER_KEY	32	/* bytes, Hello.requester_key */
+#define AUTH_HMAC_LEN		32	/* bytes, HMAC-SHA256 */
+#define AUTH_EXPIRY_MAX		86400	/* seconds, longest expiry timer
+					   (re-armed: the wall clock may jump) */
+
+/* What auth_hello attached to a connection (c->auth). */
+struct auth {
+	struct cred_info	 cred;		/* supporter, operator */
+	int			 has_cred;
+	uint64_t		 requester;	/* continuity key, 0 = none */
+	struct event		*expiry;	/* credential not_after */
+	struct conn		*conn;
+};
+
+static EVP_PKEY		*auth_pubkey;
+static uint8_t		 auth_secret[AUTH_SECRET_MAX];
+static size_t		 auth_secret_len;
+
+static void	auth_expiry_arm(struct auth *);
+
+/* Return the wall clock in unix seconds (credentials carry wall time). */
+static uint64_t
+auth_wall(void)
+{
+	time_t	t = time(NULL);
+
+	return (t < 0 ? 0 : (uint64_t)t);
+}
+
+/*
+ * Read the requester secret from path into auth_secret.  The file must be
+ * a regular file of AUTH_SECRET_MIN..AUTH_SECRET_MAX bytes that neither
+ * group nor others may read or write.  Returns 0, or -1 with *why set.
+ */
+static int
+auth_secret_load(const char *path, char **why)
+{
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		xasprintf(why, "requester_secret_file %s: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1) {
+		xasprintf(why, "requester_secret_file %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		xasprintf(why, "requester_secret_file %s: not a regular file",
+		    path);
+		goto fail;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		xasprintf(why, "requester_secret_file %s: mode %04o lets group "
+		    "or others at it (chmod 600)", path,
+		    (u_int)(st.st_mode & 07777));
+		goto fail;
+	}
+	for (;;) {
+		n = read(fd, auth_secret + got, sizeof auth_secret - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			xasprintf(why, "requester_secret_file %s: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got == sizeof auth_secret) {
+			/* One more byte would be over the limit. */
+			uint8_t	extra;
+
+			if (read(fd, &extra, 1) != 0) {
+				xasprintf(why, "requester_secret_file %s: over "
+				    "%d bytes", path, AUTH_SECRET_MAX);
+				goto fail;
+			}
+			break;
+		}
+	}
+	if (got < AUTH_SECRET_MIN) {
+		xasprintf(why, "requester_secret_file %s: %zu bytes, at least "
+		    "%d needed", path, got, AUTH_SECRET_MIN);
+		goto fail;
+	}
+	close(fd);
+	auth_secret_len = got;
+	return (0);
+
+fail:
+	close(fd);
+	OPENSSL_cleanse(auth_secret, sizeof auth_secret);
+	return (-1);
+}
+
+/*
+ * Load the signing public key (signing_pubkey) and the requester secret
+ * (requester_secret_file, or a random one).  Without a signing key peerd
+ * still runs, but refuses every supporter and operator.  Returns 0, or -1
+ * with *why a new message.
+ */
+int
+auth_init(char **why)
+{
+	char	err[CRED_ERR_MAX];
+
+	*why = NULL;
+	auth_shutdown();
+	if (conf.signing_pubkey == NULL)
+		log_warnx("event=auth_warning reason=no_signing_key "
+		    "msg=\"signing_pubkey is not set: supporters and "
+		    "operators will be refused\"");
+	else if ((auth_pubkey = cred_key_load_public(conf.signing_pubkey,
+	    err, sizeof err)) == NULL) {
+		xasprintf(why, "signing_pubkey %s: %s", conf.signing_pubkey,
+		    err);
+		return (-1);
+	}
+
+	if (conf.requester_secret_file != NULL) {
+		if (auth_secret_load(conf.requester_secret_file, why) != 0) {
+			auth_shutdown();
+			return (-1);
+		}
+	} else {
+		if (RAND_bytes(auth_secret, AUTH_SECRET_GEN) != 1) {
+			xasprintf(why, "cannot make a requester secret: "
+			    "RAND_bytes failed");
+			auth_shutdown();
+			return (-1);
+		}
+		auth_secret_len = AUTH_SECRET_GEN;
+		log_warnx("event=auth_warning reason=no_requester_secret "
+		    "msg=\"requester_secret_file is not set: requester "
+		    "continuity keys will not survive a restart\"");
+	}
+	return (0);
+}
+
+/* Release the signing key and wipe the requester secret. */
+void
+auth_shutdown(void)
+{
+	EVP_PKEY_free(auth_pubkey);
+	auth_pubkey = NULL;
+	OPENSSL_cleanse(auth_secret, sizeof auth_secret);
+	auth_secret_len = 0;
+}
+
+/*
+ * Return the continuity key for a 32-byte requester key: the first 8 bytes
+ * (big-endian) of HMAC-SHA256(secret, key), never 0.  Returns 0 only if
+ * the HMAC cannot be computed.
+ */
+static uint64_t
+auth_requester_hash(const uint8_t *key, size_t len)
+{
+	uint8_t		md[EVP_MAX_MD_SIZE];
+	u_int		mdlen = 0;
+	uint64_t	v = 0;
+	int		i;
+
+	if (auth_secret_len == 0 ||
+	    HMAC(EVP_sha256(), auth_secret, (int)auth_secret_len, key, len,
+	    md, &mdlen) == NULL || mdlen != AUTH_HMAC_LEN)
+		return (0);
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | md[i];
+	OPENSSL_cleanse(md, sizeof md);
+	return (v == 0 ? 1 : v);
+}
+
+/* Return c's auth data, made on first use. */
+static struct auth *
+auth_get(struct conn *c)
+{
+	struct auth	*a;
+
+	if ((a = c->auth) == NULL) {
+		a = xcalloc(1, sizeof *a);
+		a->conn = c;
+		c->auth = a;
+	}
+	return (a);
+}
+
+/* Hello as a requester: no credential, an optional 32-byte key. */
+static ErrorCode
+auth_requester(struct conn *c, const Hello *h, char *why, size_t len)
+{
+	uint64_t	k;
+
+	if (h->credential.len != 0) {
+		snprintf(why, len, "requesters present no credential");
+		return (ERR(BAD_MESSAGE));
+	}
+	if (h->requester_key.len == 0)
+		return (0);
+	if (h->requester_key.len != AUTH_REQUESTER_KEY ||
+	    h->requester_key.data == NULL) {
+		snprintf(why, len, "requester_key must be %d bytes",
+		    AUTH_REQUESTER_KEY);
+		return (ERR(BAD_MESSAGE));
+	}
+	if ((k = auth_requester_hash(h->requester_key.data,
+	    h->requester_key.len)) == 0) {
+		snprintf(why, len, "cannot hash requester_key");
+		return (ERR(INTERNAL));
+	}
+	auth_get(c)->requester = k;
+	return (0);
+}
+
+/* The credential's not_after passed: end the session. */
+static void
+auth_expired(evutil_socket_t fd, short events, void *arg)
+{
+	struct auth	*a = arg;
+	struct conn	*c = a->conn;
+
+	(void)fd;
+	(void)events;
+	if (auth_wall() < a->cred.not_after) {
+		auth_expiry_arm(a);	/* the wall clock moved back */
+		return;
+	}
+	log_info("conn=%llu event=credential_expired id=%s",
+	    (unsigned long long)c->id, a->cred.id);
+	conn_error(c, 0, ERR(CREDENTIAL_EXPIRED), 1, "credential has expired");
+}
+
+/* Arm a's expiry timer for the credential's not_after. */
+static void
+auth_expiry_arm(struct auth *a)
+{
+	struct timeval	tv = { 0, 0 };
+	uint64_t	now = auth_wall(), left;
+
+	if (server_base == NULL)
+		return;		/* unit tests: no loop */
+	if (a->expiry == NULL &&
+	    (a->expiry = evtimer_new(server_base, auth_expired, a)) == NULL)
+		return;
+	left = a->cred.not_after > now ? a->cred.not_after - now : 0;
+	if (left > AUTH_EXPIRY_MAX)
+		left = AUTH_EXPIRY_MAX;
+	tv.tv_sec = (time_t)left;
+	evtimer_add(a->expiry, &tv);
+}
+
+/* Hello as a supporter or operator: a good credential for that role. */
+static ErrorCode
+auth_credential(struct conn *c, const Hello *h, char *why, size_t len)
+{
+	struct cred_info	 info;
+	struct auth		*a;
+	enum cred_status	 st;
+	size_t			 i;
+	uint64_t		 now;
+	const char		*role = cred_role_name(h->role);
+
+	if (h->requester_key.len != 0) {
+		snprintf(why, len, "requester_key is for requesters only");
+		return (ERR(BAD_MESSAGE));
+	}
+	if (auth_pubkey == NULL) {
+		snprintf(why, len, "no signing key configured");
+		return (ERR(BAD_CREDENTIAL));
+	}
+	if (h->credential.len == 0 || h->credential.data == NULL) {
+		snprintf(why, len, "a %s must present a credential", role);
+		return (ERR(BAD_CREDENTIAL));
+	}
+	now = auth_wall();
+	st = cred_verify(h->credential.data, h->credential.len, auth_pubkey,
+	    now, &info);
+	if (st != CRED_OK) {
+		snprintf(why, len, "%s", cred_strerror(st));
+		/* The id is trustworthy only when the signature was good. */
+		if (st == CRED_EXPIRED || st == CRED_NOT_YET_VALID)
+			log_info("conn=%llu event=auth_failed role=%s id=%s "
+			    "reason=%s", (unsigned long long)c->id, role,
+			    info.id, st == CRED_EXPIRED ? "expired" :
+			    "not_yet_valid");
+		else
+			log_info("conn=%llu event=auth_failed role=%s "
+			    "reason=\"%s\"", (unsigned long long)c->id, role,
+			    cred_strerror(st));
+		OPENSSL_cleanse(&info, sizeof info);
+		return (cred_error_code(st));
+	}
+	if (info.role != h->role) {
+		snprintf(why, len, "the credential is for a%s %s, not a%s %s",
+		    info.role == ROLE_OPERATOR ? "n" : "",
+		    cred_role_name(info.role),
+		    h->role == ROLE_OPERATOR ? "n" : "", role);
+		log_info("conn=%llu event=auth_failed role=%s id=%s "
+		    "reason=role_mismatch", (unsigned long long)c->id, role,
+		    info.id);
+		goto refuse;
+	}
+	for (i = 0; i < info.ntags; i++) {
+		if (config_tag_find(info.tags[i]) == NULL) {
+			/* Never name the tag: it is special-category data. */
+			snprintf(why, len, "the credential carries a tag this "
+			    "server does not know");
+			log_info("conn=%llu event=auth_failed role=%s id=%s "
+			    "reason=unknown_tag", (unsigned long long)c->id,
+			    role, info.id);
+			goto refuse;
+		}
+	}
+	if (revoke_is_revoked(info.id)) {
+		snprintf(why, len, "%s", cred_strerror(CRED_REVOKED));
+		log_info("conn=%llu event=auth_failed role=%s id=%s "
+		    "reason=revoked", (unsigned long long)c->id, role, info.id);
+		OPENSSL_cleanse(&info, sizeof info);
+		return (ERR(CREDENTIAL_REVOKED));
+	}
+
+	a = auth_get(c);
+	a->cred = info;
+	a->has_cred = 1;
+	OPENSSL_cleanse(&info, sizeof info);
+	auth_expiry_arm(a);
+	log_info("conn=%llu event=auth role=%s id=%s capacity=%u "
+	    "expires_in=%llus", (unsigned long long)c->id, role, a->cred.id,
+	    a->cred.capacity,
+	    (unsigned long long)(a->cred.not_after - now));
+	return (0);
+
+refuse:
+	OPENSSL_cleanse(&info, sizeof info);
+	return (ERR(BAD_CREDENTIAL));
+}
 
 /*
  * Decide the role for Hello h.  Returns 0 with *role set, or the error code
- * to send (the connection then closes) with why filled in.  May attach
- * verified credential data to c->auth; auth_free releases it.
+ * to send (the connection then closes) with why filled in: BAD_MESSAGE
+ * (unknown role, a requester with a credential, a requester_key that is not
+ * 32 bytes or sent by a supporter/operator), BAD_CREDENTIAL (no signing key
+ * configured, credential missing, malformed, badly signed, for another
+ * role, carrying a tag not in the catalogue), CREDENTIAL_EXPIRED (expired
+ * or not yet valid), CREDENTIAL_REVOKED, INTERNAL.  On success attaches
+ * the verified credential or the requester's continuity key to c->auth;
+ * auth_free releases it.
  */
 ErrorCode
 auth_hello(struct conn *c, const Hello *h, Role *role, char *why,
     size_t len)
 {
-	(void)c;
+	ErrorCode	code;
+
+	auth_free(c);		/* a second Hello never reaches here; still */
 	switch (h->role) {
 	case ROLE_REQUESTER:
-		*role = ROLE_REQUESTER;
-		return (0);
+		code = auth_requester(c, h, why, len);
+		break;
 	case ROLE_SUPPORTER:
 	case ROLE_OPERATOR:
-		/* Next issue: credential_verify() against signing_pubkey. */
-		snprintf(why, len, "credentials not configured");
-		return (ERR(BAD_CREDENTIAL));
+		code = auth_credential(c, h, why, len);
+		break;
 	default:
 		snprintf(why, len, "unknown role %d", (int)h->role);
 		return (ERR(BAD_MESSAGE));
 	}
+	if (code != 0) {
+		auth_free(c);
+		return (code);
+	}
+	*role = h->role;
+	return (0);
 }
 
-/* Release whatever auth_hello attached to c. */
+/* Release whatever auth_hello attached to c, wiping the credential. */
 void
 auth_free(struct conn *c)
 {
+	struct auth	*a = c->auth;
+
+	if (a == NULL)
+		return;
+	if (a->expiry != NULL)
+		event_free(a->expiry);
+	OPENSSL_cleanse(a, sizeof *a);
+	free(a);
 	c->auth = NULL;
 }
 
-/* Load the signing public key and the requester secret (stub). */
-int
-auth_init(char **why)
-{
-	*why = NULL;
-	return (0);
-}
-
-/* Release what auth_init loaded (stub). */
-void
-auth_shutdown(void)
-{
-}
-
-/* Return c's verified credential (stub: none yet). */
+/* Return c's verified credential (supporter, operator), else NULL. */
 const struct cred_info *
 auth_cred(const struct conn *c)
 {
-	(void)c;
-	return (NULL);
+	const struct auth	*a = c->auth;
+
+	return (a != NULL && a->has_cred ? &a->cred : NULL);
 }
 
-/* Return c's requester continuity key (stub: anonymous). */
+/* Return c's requester continuity key, 0 if it gave none. */
 uint64_t
 auth_requester_key(const struct conn *c)
 {
-	(void)c;
-	return (0);
+	const struct auth	*a = c->auth;
+
+	return (a != NULL ? a->requester : 0);
 }

@@ -331,6 +331,8 @@ void		 presence_remove(const char *);
 int		 revoke_start(void);
 void		 revoke_stop(void);
 int		 revoke_is_revoked(const char *);
+/* Mark an id revoked locally and end its live sessions (0, or -1). */
+int		 revoke_add(const char *);
 
 /* ---- redis.c ---- */
 

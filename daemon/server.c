@@ -136,6 +136,7 @@ int
 server_start(void)
 {
 	struct event_config	*cfg;
+	char			*why;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((cfg = event_config_new()) == NULL)
@@ -157,11 +158,18 @@ server_start(void)
 	    evsignal_add(server_ev_hup, NULL) != 0)
 		fatalx("event=start_failed reason=signals");
 
+	if (auth_init(&why) != 0) {
+		log_error("event=start_failed reason=\"%s\"", why);
+		free(why);
+		return (-1);
+	}
 	if (listener_start() != 0)
 		return (-1);
 	if (admin_start() != 0)
 		return (-1);
 	redis_start();
+	presence_start();
+	revoke_start();
 	return (0);
 }
 
@@ -179,6 +187,8 @@ server_run(void)
 	conn_free_all();
 	listener_stop();
 	admin_stop();
+	revoke_stop();
+	presence_stop();	/* deletes our records before the link goes */
 	redis_stop();
 	if (server_ev_stop != NULL)
 		event_free(server_ev_stop);
@@ -188,6 +198,7 @@ server_run(void)
 	event_base_free(server_base);
 	server_base = NULL;
 	tls_free();
+	auth_shutdown();
 	log_info("event=stopped accepted=%llu tls_failed=%llu",
 	    (unsigned long long)stats.accepted,
 	    (unsigned long long)stats.tls_failed);

@@ -1,0 +1,560 @@
+/*
+ * test_auth.c -- daemon/auth.c: the requester continuity key (a keyed
+ * hash of Hello.requester_key) and credential checks at Hello, with a real
+ * Ed25519 key pair made here.
+ */
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "credential.h"
+#include "peerd.h"
+
+static char	 tmpdir[PATH_MAX];
+static char	 pubpath[PATH_MAX + 32];
+static EVP_PKEY	*signkey;	/* the organisation's key */
+static EVP_PKEY	*otherkey;	/* someone else's key */
+
+/* Write len bytes to tmpdir/name with mode; return the path (static). */
+static const char *
+write_file(const char *name, const void *buf, size_t len, mode_t mode)
+{
+	static char	 path[PATH_MAX + 64];
+	FILE		*f;
+
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	unlink(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+	return (path);
+}
+
+/* Load a config made of text (plus the tag catalogue), then auth_init. */
+static int
+configure(const char *text, char **why)
+{
+	char	 name[PATH_MAX + 16], full[4096];
+	char	*err = NULL;
+
+	snprintf(name, sizeof name, "%s/peerd.conf", tmpdir);
+	snprintf(full, sizeof full, "tag lgbtq LGBTQ+ peers\n"
+	    "tag bme Black and minority ethnic peers\n%s", text);
+	if (config_load_buffer(name, full, strlen(full), &err) != 0)
+		fail_msg("config: %s", err);
+	*why = NULL;
+	return (auth_init(why));
+}
+
+/* As configure, expecting success. */
+static void
+configure_ok(const char *text)
+{
+	char	*why = NULL;
+
+	if (configure(text, &why) != 0)
+		fail_msg("auth_init: %s", why);
+	assert_null(why);
+}
+
+/* A config line naming the signing key, and a secret file of n bytes. */
+static const char *
+conf_with_secret(const uint8_t *secret, size_t n)
+{
+	static char	 text[3 * PATH_MAX];
+	const char	*path;
+	char		 sp[PATH_MAX + 64];
+
+	path = write_file("secret", secret, n, 0600);
+	snprintf(sp, sizeof sp, "%s", path);
+	snprintf(text, sizeof text, "signing_pubkey %s\n"
+	    "requester_secret_file %s\n", pubpath, sp);
+	return (text);
+}
+
+/* Run auth_hello on a fresh conn; return the code, *cp the conn. */
+static ErrorCode
+hello(struct conn *c, Role role, const uint8_t *cred, size_t credlen,
+    const uint8_t *rkey, size_t rkeylen, Role *got, char *why, size_t len)
+{
+	Hello	h = PEERD__V1__HELLO__INIT;
+
+	h.protocol_version = PEERD_PROTOCOL;
+	h.role = role;
+	h.credential.data = (uint8_t *)cred;
+	h.credential.len = credlen;
+	h.requester_key.data = (uint8_t *)rkey;
+	h.requester_key.len = rkeylen;
+	why[0] = '\0';
+	return (auth_hello(c, &h, got, why, len));
+}
+
+/* Return the continuity key of a requester presenting key (32 bytes). */
+static uint64_t
+requester_key(const uint8_t *key)
+{
+	struct conn	c;
+	Role		role = ROLE_NONE;
+	char		why[256];
+	uint64_t	k;
+
+	memset(&c, 0, sizeof c);
+	assert_int_equal(hello(&c, ROLE_REQUESTER, NULL, 0, key, 32, &role,
+	    why, sizeof why), 0);
+	assert_int_equal(role, ROLE_REQUESTER);
+	assert_null(auth_cred(&c));
+	k = auth_requester_key(&c);
+	auth_free(&c);
+	assert_null(c.auth);
+	return (k);
+}
+
+/* Fill info with a valid supporter credential. */
+static void
+info_supporter(struct cred_info *info, const char *id)
+{
+	uint64_t	now = (uint64_t)time(NULL);
+
+	memset(info, 0, sizeof *info);
+	snprintf(info->id, sizeof info->id, "%s", id);
+	snprintf(info->name, sizeof info->name, "Sam");
+	info->role = ROLE_SUPPORTER;
+	snprintf(info->tags[0], sizeof info->tags[0], "lgbtq");
+	snprintf(info->tags[1], sizeof info->tags[1], "bme");
+	info->ntags = 2;
+	snprintf(info->languages[0], sizeof info->languages[0], "en");
+	info->nlanguages = 1;
+	info->capacity = 2;
+	info->issued_at = now - 60;
+	info->not_after = now + 86400;
+}
+
+/* Sign info with key into buf; return the length. */
+static size_t
+sign(const struct cred_info *info, EVP_PKEY *key, uint8_t *buf, size_t len)
+{
+	const char	*why = NULL;
+	size_t		 n = 0;
+
+	if (cred_sign(info, key, buf, len, &n, &why) != CRED_OK)
+		fail_msg("cred_sign: %s", why != NULL ? why : "?");
+	return (n);
+}
+
+static int
+setup(void **state)
+{
+	char	privpath[PATH_MAX + 32], err[CRED_ERR_MAX];
+
+	(void)state;
+	log_init(LOG_LVL_ERROR);
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/peerd-test-auth.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return (-1);
+	snprintf(privpath, sizeof privpath, "%s/sign.key", tmpdir);
+	snprintf(pubpath, sizeof pubpath, "%s/sign.pub", tmpdir);
+	if ((signkey = cred_key_generate()) == NULL ||
+	    (otherkey = cred_key_generate()) == NULL)
+		return (-1);
+	if (cred_key_write(signkey, privpath, pubpath, err, sizeof err) != 0) {
+		fprintf(stderr, "cred_key_write: %s\n", err);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	char	cmd[PATH_MAX + 16];
+
+	(void)state;
+	auth_shutdown();
+	config_clear();
+	EVP_PKEY_free(signkey);
+	EVP_PKEY_free(otherkey);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return (system(cmd) == 0 ? 0 : -1);
+}
+
+/* The same key under the same secret gives the same continuity key. */
+static void
+test_requester_stable(void **state)
+{
+	uint8_t		secret[32], key[32], key2[32];
+	uint64_t	a, b;
+
+	(void)state;
+	memset(secret, 's', sizeof secret);
+	memset(key, 'k', sizeof key);
+	memcpy(key2, key, sizeof key2);
+	key2[31] ^= 1;
+	configure_ok(conf_with_secret(secret, sizeof secret));
+	a = requester_key(key);
+	assert_true(a != 0);
+	assert_true(requester_key(key) == a);
+	b = requester_key(key2);
+	assert_true(b != 0);
+	assert_true(b != a);
+
+	/* The same secret file loaded again (a restart): the same key. */
+	configure_ok(conf_with_secret(secret, sizeof secret));
+	assert_true(requester_key(key) == a);
+
+	/* Another secret: another key. */
+	secret[0] ^= 1;
+	configure_ok(conf_with_secret(secret, sizeof secret));
+	assert_true(requester_key(key) != a);
+}
+
+/* Many random keys: never 0, and no collisions in a small sample. */
+static void
+test_requester_never_zero(void **state)
+{
+	uint8_t		secret[48], key[32];
+	uint64_t	seen[500];
+	int		i, j;
+
+	(void)state;
+	assert_int_equal(RAND_bytes(secret, sizeof secret), 1);
+	configure_ok(conf_with_secret(secret, sizeof secret));
+	for (i = 0; i < 500; i++) {
+		assert_int_equal(RAND_bytes(key, sizeof key), 1);
+		seen[i] = requester_key(key);
+		assert_true(seen[i] != 0);
+		for (j = 0; j < i; j++)
+			assert_true(seen[j] != seen[i]);
+	}
+}
+
+/* Anonymous requesters have key 0; bad keys and credentials are refused. */
+static void
+test_requester_refused(void **state)
+{
+	struct conn	c;
+	uint8_t		secret[32], key[33];
+	Role		role = ROLE_NONE;
+	char		why[256];
+	size_t		len;
+
+	(void)state;
+	memset(secret, 1, sizeof secret);
+	memset(key, 2, sizeof key);
+	configure_ok(conf_with_secret(secret, sizeof secret));
+	memset(&c, 0, sizeof c);
+
+	assert_int_equal(hello(&c, ROLE_REQUESTER, NULL, 0, NULL, 0, &role,
+	    why, sizeof why), 0);
+	assert_int_equal(role, ROLE_REQUESTER);
+	assert_true(auth_requester_key(&c) == 0);
+	assert_null(auth_cred(&c));
+	auth_free(&c);
+
+	for (len = 1; len <= sizeof key; len++) {
+		if (len == 32)
+			continue;
+		role = ROLE_NONE;
+		assert_int_equal(hello(&c, ROLE_REQUESTER, NULL, 0, key, len,
+		    &role, why, sizeof why), ERR(BAD_MESSAGE));
+		assert_non_null(strstr(why, "32 bytes"));
+		assert_int_equal(role, ROLE_NONE);
+		assert_null(c.auth);
+	}
+
+	assert_int_equal(hello(&c, ROLE_REQUESTER, (const uint8_t *)"x", 1,
+	    NULL, 0, &role, why, sizeof why), ERR(BAD_MESSAGE));
+	assert_non_null(strstr(why, "credential"));
+	assert_null(c.auth);
+
+	assert_int_equal(hello(&c, (Role)7, NULL, 0, NULL, 0, &role, why,
+	    sizeof why), ERR(BAD_MESSAGE));
+}
+
+/* The secret file: too short, too open, missing; or made at random. */
+static void
+test_requester_secret(void **state)
+{
+	uint8_t		 secret[64], key[32];
+	char		 text[2 * PATH_MAX], *why = NULL;
+	const char	*path;
+	uint64_t	 a;
+
+	(void)state;
+	memset(secret, 3, sizeof secret);
+	memset(key, 4, sizeof key);
+
+	path = write_file("short", secret, 31, 0600);
+	snprintf(text, sizeof text, "requester_secret_file %s\n", path);
+	assert_int_equal(configure(text, &why), -1);
+	assert_non_null(strstr(why, "at least 32"));
+	free(why);
+
+	path = write_file("open", secret, sizeof secret, 0640);
+	snprintf(text, sizeof text, "requester_secret_file %s\n", path);
+	assert_int_equal(configure(text, &why), -1);
+	assert_non_null(strstr(why, "group or others"));
+	free(why);
+
+	path = write_file("world", secret, sizeof secret, 0604);
+	snprintf(text, sizeof text, "requester_secret_file %s\n", path);
+	assert_int_equal(configure(text, &why), -1);
+	free(why);
+
+	snprintf(text, sizeof text, "requester_secret_file %s/none\n", tmpdir);
+	assert_int_equal(configure(text, &why), -1);
+	assert_non_null(why);
+	free(why);
+
+	/* Unset: a random secret, so two starts give different keys. */
+	configure_ok("");
+	a = requester_key(key);
+	assert_true(a != 0);
+	assert_true(requester_key(key) == a);
+	configure_ok("");
+	assert_true(requester_key(key) != a);
+}
+
+/* A good supporter and a good operator credential. */
+static void
+test_cred_ok(void **state)
+{
+	struct cred_info	 info;
+	const struct cred_info	*got;
+	struct conn		 c;
+	uint8_t			 buf[CRED_MAX];
+	size_t			 n;
+	Role			 role = ROLE_NONE;
+	char			 why[256];
+
+	(void)state;
+	configure_ok(conf_with_secret((const uint8_t *)
+	    "0123456789abcdef0123456789abcdef", 32));
+	memset(&c, 0, sizeof c);
+
+	info_supporter(&info, "s1");
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), 0);
+	assert_int_equal(role, ROLE_SUPPORTER);
+	assert_non_null(got = auth_cred(&c));
+	assert_string_equal(got->id, "s1");
+	assert_string_equal(got->name, "Sam");
+	assert_int_equal(got->role, ROLE_SUPPORTER);
+	assert_int_equal(got->ntags, 2);
+	assert_string_equal(got->tags[0], "lgbtq");
+	assert_int_equal(got->capacity, 2);
+	assert_true(auth_requester_key(&c) == 0);
+	auth_free(&c);
+	assert_null(c.auth);
+
+	info_supporter(&info, "op.1");
+	info.role = ROLE_OPERATOR;
+	info.ntags = 0;
+	info.capacity = 0;
+	n = sign(&info, signkey, buf, sizeof buf);
+	role = ROLE_NONE;
+	assert_int_equal(hello(&c, ROLE_OPERATOR, buf, n, NULL, 0, &role,
+	    why, sizeof why), 0);
+	assert_int_equal(role, ROLE_OPERATOR);
+	assert_non_null(got = auth_cred(&c));
+	assert_string_equal(got->id, "op.1");
+	assert_int_equal(got->role, ROLE_OPERATOR);
+	auth_free(&c);
+}
+
+/* Each way a credential is wrong gets its own code. */
+static void
+test_cred_refused(void **state)
+{
+	struct cred_info	info;
+	struct conn		c;
+	uint8_t			buf[CRED_MAX], key[32];
+	size_t			n;
+	uint64_t		now = (uint64_t)time(NULL);
+	Role			role = ROLE_NONE;
+	char			why[256];
+
+	(void)state;
+	configure_ok(conf_with_secret((const uint8_t *)
+	    "0123456789abcdef0123456789abcdef", 32));
+	memset(&c, 0, sizeof c);
+
+	/* Missing. */
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, NULL, 0, NULL, 0, &role,
+	    why, sizeof why), ERR(BAD_CREDENTIAL));
+	assert_non_null(strstr(why, "credential"));
+
+	/* Role mismatch, both ways. */
+	info_supporter(&info, "s1");
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_OPERATOR, buf, n, NULL, 0, &role,
+	    why, sizeof why), ERR(BAD_CREDENTIAL));
+	assert_non_null(strstr(why, "supporter"));
+	assert_null(c.auth);
+	info.role = ROLE_OPERATOR;
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), ERR(BAD_CREDENTIAL));
+	assert_null(c.auth);
+
+	/* A supporter sending a requester key. */
+	info_supporter(&info, "s1");
+	n = sign(&info, signkey, buf, sizeof buf);
+	memset(key, 9, sizeof key);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, key, sizeof key,
+	    &role, why, sizeof why), ERR(BAD_MESSAGE));
+
+	/* Expired, and not yet valid. */
+	info_supporter(&info, "s1");
+	info.issued_at = now - 2 * 86400;
+	info.not_after = now - 10;
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), ERR(CREDENTIAL_EXPIRED));
+	assert_null(c.auth);
+	info.issued_at = now + 3600;
+	info.not_after = now + 86400;
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), cred_error_code(CRED_NOT_YET_VALID));
+	assert_non_null(strstr(why, "not valid yet"));
+
+	/* Signed by another key. */
+	info_supporter(&info, "s1");
+	n = sign(&info, otherkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), ERR(BAD_CREDENTIAL));
+	assert_null(c.auth);
+
+	/* One payload byte changed after signing. */
+	n = sign(&info, signkey, buf, sizeof buf);
+	buf[n / 2] ^= 0x20;
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), ERR(BAD_CREDENTIAL));
+
+	/* Garbage and a truncated credential. */
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, (const uint8_t *)"junk", 4,
+	    NULL, 0, &role, why, sizeof why), ERR(BAD_CREDENTIAL));
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n - 1, NULL, 0, &role,
+	    why, sizeof why), ERR(BAD_CREDENTIAL));
+
+	/* A tag the catalogue does not have; the message never names it. */
+	info_supporter(&info, "s1");
+	snprintf(info.tags[1], sizeof info.tags[1], "secret-tag");
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), ERR(BAD_CREDENTIAL));
+	assert_null(strstr(why, "secret-tag"));
+
+	assert_int_equal(role, ROLE_NONE);
+	assert_null(c.auth);
+}
+
+/* A revoked id is refused; others under the same key are not. */
+static void
+test_cred_revoked(void **state)
+{
+	struct cred_info	info;
+	struct conn		c;
+	uint8_t			buf[CRED_MAX];
+	size_t			n;
+	Role			role = ROLE_NONE;
+	char			why[256];
+
+	(void)state;
+	configure_ok(conf_with_secret((const uint8_t *)
+	    "0123456789abcdef0123456789abcdef", 32));
+	memset(&c, 0, sizeof c);
+
+	revoke_add("gone-1");
+	assert_true(revoke_is_revoked("gone-1"));
+	assert_false(revoke_is_revoked("gone-2"));
+	assert_false(revoke_is_revoked(""));
+
+	info_supporter(&info, "gone-1");
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), ERR(CREDENTIAL_REVOKED));
+	assert_null(c.auth);
+	assert_int_equal(role, ROLE_NONE);
+
+	info_supporter(&info, "gone-2");
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), 0);
+	auth_free(&c);
+	revoke_stop();
+	assert_false(revoke_is_revoked("gone-1"));
+}
+
+/* Without signing_pubkey supporters and operators are refused. */
+static void
+test_cred_no_key(void **state)
+{
+	struct cred_info	info;
+	struct conn		c;
+	uint8_t			buf[CRED_MAX];
+	size_t			n;
+	Role			role = ROLE_NONE;
+	char			why[256], *err = NULL;
+
+	(void)state;
+	configure_ok("");
+	memset(&c, 0, sizeof c);
+	info_supporter(&info, "s1");
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
+	    why, sizeof why), ERR(BAD_CREDENTIAL));
+	assert_string_equal(why, "no signing key configured");
+	info.role = ROLE_OPERATOR;
+	n = sign(&info, signkey, buf, sizeof buf);
+	assert_int_equal(hello(&c, ROLE_OPERATOR, buf, n, NULL, 0, &role,
+	    why, sizeof why), ERR(BAD_CREDENTIAL));
+	assert_string_equal(why, "no signing key configured");
+	assert_null(c.auth);
+
+	/* A signing_pubkey that is not a key stops start-up. */
+	write_file("notakey.pub", "hello\n", 6, 0644);
+	{
+		char	text[PATH_MAX + 64];
+
+		snprintf(text, sizeof text, "signing_pubkey %s/notakey.pub\n",
+		    tmpdir);
+		assert_int_equal(configure(text, &err), -1);
+		assert_non_null(strstr(err, "signing_pubkey"));
+		free(err);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_requester_stable),
+		cmocka_unit_test(test_requester_never_zero),
+		cmocka_unit_test(test_requester_refused),
+		cmocka_unit_test(test_requester_secret),
+		cmocka_unit_test(test_cred_ok),
+		cmocka_unit_test(test_cred_refused),
+		cmocka_unit_test(test_cred_revoked),
+		cmocka_unit_test(test_cred_no_key),
+	};
+
+	return (cmocka_run_group_tests(tests, setup, teardown));
+}
