@@ -75,6 +75,8 @@ struct peerclient {
 	enum pc_state			 state;
 	int				 fd;		/* during PC_TCP only */
 	struct event			*ev_connect;
+	struct addrinfo			*ai_list;	/* during PC_TCP */
+	struct addrinfo			*ai_next;	/* next to try */
 	struct event			*ev_timer;
 	enum pc_timer			 timer;
 	struct event			*ev_keepalive;	/* persistent tick */
@@ -200,6 +202,10 @@ pc_drop(struct peerclient *pc)
 	if (pc->fd != -1) {
 		close(pc->fd);
 		pc->fd = -1;
+	}
+	if (pc->ai_list != NULL) {
+		freeaddrinfo(pc->ai_list);
+		pc->ai_list = pc->ai_next = NULL;
 	}
 	if (pc->bev != NULL) {
 		bufferevent_free(pc->bev);
@@ -428,7 +434,58 @@ pc_start_tls(struct peerclient *pc)
 	return (0);
 }
 
-/* The non-blocking connect finished one way or the other. */
+/*
+ * Start a non-blocking connect to the next address that takes one.  Returns
+ * 0 (pc->fd connecting, watched by pc->ev_connect) or an errno value once
+ * no address is left.
+ */
+static int
+pc_connect_next(struct peerclient *pc)
+{
+	struct addrinfo	*ai;
+	int		 fd, one = 1, err = EHOSTUNREACH;
+
+	while ((ai = pc->ai_next) != NULL) {
+		pc->ai_next = ai->ai_next;
+		fd = socket(ai->ai_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1) {
+			err = errno;
+			continue;
+		}
+		/* Nagle turns a relay into ~1,200 messages/s, 40 ms stalls. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof one);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+		    errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			continue;
+		}
+		/*
+		 * Even a connect that finished at once goes through the
+		 * loop, so that no callback runs inside peerclient_connect.
+		 */
+		pc->ev_connect = event_new(pc->base, fd, EV_WRITE,
+		    pc_connect_cb, pc);
+		if (pc->ev_connect == NULL ||
+		    event_add(pc->ev_connect, NULL) == -1) {
+			if (pc->ev_connect != NULL)
+				event_free(pc->ev_connect);
+			pc->ev_connect = NULL;
+			close(fd);
+			return (ENOMEM);
+		}
+		pc->fd = fd;
+		return (0);
+	}
+	return (err);
+}
+
+/*
+ * The non-blocking connect finished one way or the other; on failure try
+ * the host's next address (e.g. 127.0.0.1 after ::1 for "localhost").
+ */
 static void
 pc_connect_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -443,9 +500,15 @@ pc_connect_cb(evutil_socket_t fd, short what, void *arg)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err != 0) {
+		close(pc->fd);
+		pc->fd = -1;
+		if (pc->ai_next != NULL && pc_connect_next(pc) == 0)
+			return;
 		pc_fail(pc, PEERCLIENT_CLOSED_CONNECT, strerror(err));
 		return;
 	}
+	freeaddrinfo(pc->ai_list);
+	pc->ai_list = pc->ai_next = NULL;
 	pc_start_tls(pc);
 }
 
@@ -453,8 +516,8 @@ int
 peerclient_connect(struct peerclient *pc, const char *host, const char *port,
     const char *verify_name)
 {
-	struct addrinfo		 hints, *res;
-	int			 fd, one = 1, rc;
+	struct addrinfo		 hints;
+	int			 err;
 
 	if (pc == NULL || host == NULL || port == NULL)
 		return (PEERCLIENT_ERR_INVAL);
@@ -470,41 +533,25 @@ peerclient_connect(struct peerclient *pc, const char *host, const char *port,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
+	if (getaddrinfo(host, port, &hints, &pc->ai_list) != 0 ||
+	    pc->ai_list == NULL) {
+		pc->ai_list = NULL;
 		return (PEERCLIENT_ERR_RESOLVE);
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    res->ai_protocol);
-	if (fd == -1) {
-		freeaddrinfo(res);
-		return (PEERCLIENT_ERR_CONNECT);
-	}
-	/* Nagle turns a relay into ~1,200 messages/s with 40 ms stalls. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	rc = connect(fd, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	if (rc == -1 && errno != EINPROGRESS) {
-		rc = errno;
-		close(fd);
-		errno = rc;
-		return (PEERCLIENT_ERR_CONNECT);
 	}
 	if ((pc->pending = evbuffer_new()) == NULL) {
-		close(fd);
-		return (PEERCLIENT_ERR_NOMEM);
-	}
-	pc->fd = fd;
-	pc->state = PC_TCP;
-	if (pc->connect_timeout_ms > 0)
-		pc_timer_set(pc, PC_TIMER_CONNECT, pc->connect_timeout_ms);
-	/*
-	 * Even a connect that finished at once goes through the loop, so that
-	 * no callback runs inside this call.
-	 */
-	pc->ev_connect = event_new(pc->base, fd, EV_WRITE, pc_connect_cb, pc);
-	if (pc->ev_connect == NULL || event_add(pc->ev_connect, NULL) == -1) {
 		pc_drop(pc);
 		return (PEERCLIENT_ERR_NOMEM);
 	}
+	pc->ai_next = pc->ai_list;
+	if ((err = pc_connect_next(pc)) != 0) {
+		pc_drop(pc);
+		errno = err;
+		return (err == ENOMEM ? PEERCLIENT_ERR_NOMEM :
+		    PEERCLIENT_ERR_CONNECT);
+	}
+	pc->state = PC_TCP;
+	if (pc->connect_timeout_ms > 0)
+		pc_timer_set(pc, PC_TIMER_CONNECT, pc->connect_timeout_ms);
 	return (PEERCLIENT_OK);
 }
 

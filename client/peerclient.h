@@ -191,7 +191,8 @@ int	peerclient_set_keepalive(struct peerclient *pc, int seconds);
 /*
  * Start connecting to host:port.  host is a name or an IP address (names
  * are resolved with getaddrinfo(), which blocks: applications that cannot
- * block resolve first and pass the address).  The server certificate must
+ * block resolve first and pass the address); each address the name has is
+ * tried in turn until one accepts the TCP connection.  The server certificate must
  * chain to the context's CA and match verify_name (NULL means host); a
  * name is also sent as SNI, an IP address is checked against the
  * certificate's IP SANs and not sent.

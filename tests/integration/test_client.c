@@ -269,6 +269,7 @@ test_keepalive_off(void **state)
 /* What the direct-API test saw. */
 struct direct {
 	struct event_base	*base;
+	int			 connected;
 	int			 closed;
 	enum peerclient_reason	 reason;
 };
@@ -337,6 +338,51 @@ test_connect_timeout(void **state)
 	assert_true(dt >= 250 && dt < 2000);
 	event_base_free(d.base);
 	close(lfd);
+}
+
+/* on_connected for the direct-API tests: stop the loop. */
+static void
+direct_connected(struct peerclient *pc, void *arg)
+{
+	struct direct	*d = arg;
+
+	(void)pc;
+	d->connected = 1;
+	event_base_loopbreak(d->base);
+}
+
+/*
+ * Connecting by name: "localhost" may resolve to ::1 first, where peerd
+ * does not listen; the next address (127.0.0.1) must be tried.
+ */
+static void
+test_connect_by_name(void **state)
+{
+	struct peerclient_callbacks	 cb = { direct_connected, NULL,
+	    direct_closed, NULL };
+	struct harness			*h = *state;
+	struct direct			 d;
+	struct peerclient_tls		*tls;
+	struct peerclient		*pc;
+	struct timeval			 tv = { 3, 0 };
+	char				 port[16];
+
+	memset(&d, 0, sizeof d);
+	snprintf(port, sizeof port, "%d", h->port);
+	assert_non_null(d.base = event_base_new());
+	assert_non_null(tls = peerclient_tls_new(h->ca, NULL));
+	assert_non_null(pc = peerclient_new(d.base, tls, &cb, &d));
+	assert_int_equal(peerclient_connect(pc, "localhost", port, NULL),
+	    PEERCLIENT_OK);
+	event_base_loopexit(d.base, &tv);
+	event_base_dispatch(d.base);
+	if (d.closed)
+		fail_msg("closed: %s", peerclient_reason_name(d.reason));
+	assert_true(d.connected);
+	assert_true(peerclient_is_connected(pc));
+	peerclient_free(pc);
+	peerclient_tls_free(tls);
+	event_base_free(d.base);
 }
 
 /* The Hello builder packs what it was given. */
@@ -409,6 +455,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_keepalive_off,
 		    setup_keepalive, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_connect_timeout,
+		    setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_connect_by_name,
 		    setup, harness_teardown),
 		cmocka_unit_test(test_hello_builder),
 	};
