@@ -340,6 +340,7 @@ int		 revoke_add(const char *);
 #define REDIS_BACKOFF_MIN	1	/* seconds, first reconnect delay */
 #define REDIS_BACKOFF_MAX	30	/* seconds, reconnect delay cap */
 #define REDIS_PING_EVERY	5	/* seconds between liveness PINGs */
+#define REDIS_LISTENERS_MAX	8	/* redis_on_change callbacks */
 
 struct redisAsyncContext;
 typedef void redis_cb(struct redisAsyncContext *, void *, void *);
@@ -351,6 +352,7 @@ int		 redis_command(redis_cb *, void *, const char *, ...);
 int		 redis_command_argv(redis_cb *, void *, int, const char **,
 		     const size_t *);
 void		 redis_on_change(void (*)(int));
+void		 redis_flush(void);
 
 /* ---- admin.c ---- */
 

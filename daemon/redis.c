@@ -33,7 +33,8 @@ static int			 redis_reported;	/* down state logged */
 static int			 redis_ping_pending;
 static int			 redis_stopping;
 static u_int			 redis_backoff = REDIS_BACKOFF_MIN; /* s */
-static void			(*redis_notify)(int);
+static void			(*redis_notify[REDIS_LISTENERS_MAX])(int);
+static u_int			 redis_nnotify;
 
 static void	redis_connect(void);
 
@@ -44,11 +45,32 @@ redis_is_up(void)
 	return (redis_up);
 }
 
-/* Call fn(up) on every change between up and down (presence republish). */
+/*
+ * Call fn(up) on every change between up and down (presence republishes,
+ * revocations are re-read).  Listeners are called in the order added; one
+ * added twice is called once.
+ */
 void
 redis_on_change(void (*fn)(int))
 {
-	redis_notify = fn;
+	u_int	i;
+
+	for (i = 0; i < redis_nnotify; i++)
+		if (redis_notify[i] == fn)
+			return;
+	if (redis_nnotify == REDIS_LISTENERS_MAX)
+		fatalx("event=bug reason=too_many_redis_listeners");
+	redis_notify[redis_nnotify++] = fn;
+}
+
+/* Tell every listener that Redis went up or down. */
+static void
+redis_tell(int up)
+{
+	u_int	i;
+
+	for (i = 0; i < redis_nnotify; i++)
+		redis_notify[i](up);
 }
 
 /* Arm the timer for secs seconds. */
@@ -74,8 +96,8 @@ redis_down(const char *why)
 		log_warnx("event=redis_down addr=%s reason=\"%s\" "
 		    "retry_in=%us", conf.redis, why, redis_backoff);
 		redis_reported = 1;
-		if (was_up && redis_notify != NULL)
-			redis_notify(0);
+		if (was_up)
+			redis_tell(0);
 	} else {
 		log_debug("event=redis_retry_failed addr=%s reason=\"%s\" "
 		    "retry_in=%us", conf.redis, why, redis_backoff);
@@ -101,8 +123,7 @@ redis_connected(const redisAsyncContext *ac, int status)
 	log_info("event=redis_up addr=%s", conf.redis);
 	evtimer_del(redis_timer);
 	redis_timer_set(REDIS_PING_EVERY);
-	if (redis_notify != NULL)
-		redis_notify(1);
+	redis_tell(1);
 }
 
 /* hiredis: the link is gone (context freed by hiredis after this). */
@@ -217,8 +238,21 @@ redis_stop(void)
 		redisAsyncFree(ac);
 	}
 	redis_up = 0;
+	redis_nnotify = 0;
 	free(redis_host);
 	redis_host = NULL;
+}
+
+/*
+ * Write the commands queued so far to the socket now, without waiting for
+ * the loop (at shutdown, before redis_stop, so last deletions are sent).
+ * Best effort: what the socket does not take is lost.
+ */
+void
+redis_flush(void)
+{
+	if (redis_up && redis_ctx != NULL)
+		redisAsyncHandleWrite(redis_ctx);
 }
 
 /*
