@@ -47,6 +47,10 @@
 #define PEER_GRACE_DEFAULT	120	/* s, reconnect window until Welcome */
 #define PEER_END_WAIT		5000	/* ms, for the Ok of a final End */
 
+/* Flags of peer_clean(). */
+#define PEER_CLEAN_LINES	0x1	/* keep newlines */
+#define PEER_CLEAN_ASCII	0x2	/* the terminal is not UTF-8 */
+
 enum peer_cmd {
 	PEER_CMD_REQUEST,
 	PEER_CMD_SUPPORT,
@@ -291,14 +295,110 @@ extern const struct peer_ui peer_script_ui;
 int		 peer_script_run(struct peer *);
 void		 peer_script_free(void);
 
+/* peer_tty.c and peer_tty_draw.c: the interactive screen. */
+#define TTY_INPUT_MAX		8192	/* bytes, the line being typed */
+#define TTY_HISTORY_MAX		2000	/* lines kept per view */
+#define TTY_NOTICE_MS		6000	/* ms, a notice stays on show */
+#define TTY_TYPING_IDLE_MS	5000	/* ms without a key: stopped typing */
+#define TTY_PEER_TYPING_MS	15000	/* ms, the peer's typing sign lasts */
+#define TTY_CONFIRM_MS		5000	/* ms, a second /quit confirms */
+
+enum tty_who {
+	TTY_ME,			/* a line we said */
+	TTY_PEER,		/* a line the peer said */
+	TTY_INFO		/* what peer tells the person */
+};
+
+enum tty_tick {
+	TTY_TICK_NONE,
+	TTY_TICK_SENDING,	/* not yet held by peerd */
+	TTY_TICK_HELD,		/* MessageAccepted */
+	TTY_TICK_READ,		/* Delivered */
+	TTY_TICK_FAILED		/* refused: not sent */
+};
+
+struct tty_line {
+	TAILQ_ENTRY(tty_line)	 entry;
+	enum tty_who		 who;
+	enum tty_tick		 tick;
+	uint64_t		 cmid;
+	uint64_t		 seq;
+	char			 stamp[8];	/* HH:MM */
+	char			*text;		/* cleaned for the screen */
+};
+TAILQ_HEAD(tty_lines, tty_line);
+
+/* The lobby (conv NULL) or one conversation. */
+struct tty_view {
+	struct tty_lines	 lines;
+	size_t			 nlines;
+	struct peer_conv	*conv;
+	unsigned		 unread;
+};
+
+struct tty {
+	struct peer		*p;
+	int			 raw;		/* termios changed */
+	int			 rows;
+	int			 cols;
+	int			 utf8;
+	struct event		*ev_in;
+	struct event		*ev_winch;
+	struct event		*ev_tick;
+	struct event		*ev_draw;
+	struct tty_view		 lobby;
+	struct tty_view		*view;		/* on screen */
+	int			 scroll;	/* rows up from the end */
+
+	char			 input[TTY_INPUT_MAX];
+	size_t			 ilen;
+	int			 esc;		/* escape sequence state */
+	char			 escbuf[16];
+	size_t			 esclen;
+
+	char			 notice[256];
+	int64_t			 notice_until;
+	int			 typing_sent;
+	int64_t			 last_key;
+	int64_t			 peer_typing_at;
+	int64_t			 confirm_until;	/* /quit armed */
+
+	uint32_t		 position;
+	uint32_t		 eta_s;
+	int			 relaxed;
+	uint32_t		 compatible;
+	int64_t			 waiting_since;	/* 0: not waiting */
+	char			 goodbye[256];
+	char			 last_notice[256];
+};
+
+extern struct tty tty;
+
 /* peer_tty.c */
-extern const struct peer_ui peer_tty_ui;
 int		 peer_tty_run(struct peer *);
 void		 peer_tty_free(void);
+
+/* peer_tty_events.c */
+extern const struct peer_ui peer_tty_ui;
+
+/* peer_tty_draw.c */
+void		 tty_view_init(struct tty_view *, struct peer_conv *);
+void		 tty_view_free(struct tty_view *);
+struct tty_line	*tty_add(struct tty_view *, enum tty_who, const char *,
+		     size_t);
+struct tty_line	*tty_addf(struct tty_view *, const char *, ...)
+		     __attribute__((format(printf, 2, 3)));
+struct tty_line	*tty_find_cmid(struct tty_view *, uint64_t);
+void		 tty_notice(const char *, ...)
+		     __attribute__((format(printf, 1, 2)));
+void		 tty_dirty(void);
+void		 tty_draw(void);
+int		 tty_cut(const char *, int, size_t *);
 
 /* peer_util.c */
 int64_t		 peer_now_ms(void);
 char		*peer_escape(const char *, size_t);
+char		*peer_clean(const char *, size_t, int);
 int		 peer_utf8_valid(const char *, size_t);
 int		 peer_list_parse(struct peer_list *, char *);
 char		*peer_join(char **, size_t);

@@ -174,6 +174,42 @@ peer_escape(const char *text, size_t len)
 }
 
 /*
+ * Clean untrusted text for the screen: printable UTF-8 and backslashes
+ * stay, a newline stays only with PEER_CLEAN_LINES, a tab becomes a space,
+ * anything unsafe (see peer_cp_safe) becomes '?', and with PEER_CLEAN_ASCII
+ * (a terminal that is not UTF-8) so does every non-ASCII character.
+ * Returns a string to free.
+ */
+char *
+peer_clean(const char *text, size_t len, int flags)
+{
+	const unsigned char	*p = (const unsigned char *)text;
+	char			*out, *o;
+	uint32_t		 cp;
+	size_t			 n;
+
+	o = out = peer_xcalloc(len + 1, 1);
+	while (len > 0) {
+		n = peer_utf8_one(p, len, &cp);
+		if (n == 1 && cp == '\n' && (flags & PEER_CLEAN_LINES))
+			*o++ = '\n';
+		else if (n == 1 && (cp == '\t' || cp == '\n'))
+			*o++ = ' ';
+		else if (n == 0 || !peer_cp_safe(cp) ||
+		    (n > 1 && (flags & PEER_CLEAN_ASCII)))
+			*o++ = '?';
+		else {
+			memcpy(o, p, n);
+			o += n;
+		}
+		p += n == 0 ? 1 : n;
+		len -= n == 0 ? 1 : n;
+	}
+	*o = '\0';
+	return (out);
+}
+
+/*
  * Split s (modified in place) at commas into l.  An empty s is an empty
  * list.  Returns 0, or -1 for an empty entry or too many.
  */
