@@ -1,20 +1,40 @@
 /*
  * revoke.c -- the revoked credential ids, mirrored from Redis.
  *
- * The mirror is a hash set checked at every supporter and operator Hello
- * (revoke_is_revoked never waits on Redis).  It is bounded: at most
- * REVOKE_MAX ids of at most CRED_ID_MAX bytes; anything beyond is ignored
- * and logged once.
+ * `peerctl revoke ID` adds ID to the set peerd:revoked and PUBLISHes it on
+ * peerd:revocations.  peerd keeps a local copy of the set, so the check at
+ * Hello (revoke_is_revoked) never waits on Redis, and ends live sessions
+ * with a revoked id:
+ *
+ *   - SMEMBERS peerd:revoked when Redis comes up and every
+ *     REVOKE_REFRESH_EVERY seconds replaces the copy (unrevoke shows up
+ *     here); this alone bounds the time to end a live session;
+ *   - a second connection SUBSCRIBEd to peerd:revocations adds an id the
+ *     moment it is published (pub/sub is fire-and-forget: the refresh
+ *     covers what it misses).  An id heard while a refresh was in flight is
+ *     kept when that refresh's older answer arrives.
+ *
+ * While Redis is away the last copy is kept.  Everything Redis says is
+ * untrusted: replies are type-checked and the copy is bounded (REVOKE_MAX
+ * ids, each a valid credential id of at most CRED_ID_MAX bytes); what is
+ * beyond is ignored and logged once.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
 #include <openssl/rand.h>
 
 #include "credential.h"
 #include "peerd.h"
 
-#define REVOKE_MAX	100000	/* ids kept in the mirror */
+#define REVOKE_MAX		100000	/* ids kept in the mirror */
+#define REVOKE_REFRESH_EVERY	2	/* seconds between full reads */
+#define REVOKE_RECENT		64	/* ids heard on the channel, kept
+					   across one refresh */
 
 /* An open-addressed hash set of ids (linear probing, no deletion). */
 struct revoke_set {
@@ -23,9 +43,35 @@ struct revoke_set {
 	size_t		  n;
 };
 
-static struct revoke_set	revoke_set;
-static uint64_t			revoke_seed;	/* against chosen collisions */
-static int			revoke_full_logged;
+/* An id heard on the channel, and when (monotonic s). */
+struct revoke_recent {
+	char		id[CRED_ID_MAX + 1];
+	time_t		when;
+};
+
+static struct revoke_set	 revoke_set;
+static uint64_t			 revoke_seed;	/* against chosen collisions */
+static int			 revoke_full_logged;
+static int			 revoke_bad_logged;
+static int			 revoke_type_logged;
+static struct revoke_recent	 revoke_recent[REVOKE_RECENT];
+static u_int			 revoke_nrecent;	/* next slot, mod */
+static struct event		*revoke_timer;
+static int			 revoke_refreshing;	/* SMEMBERS in flight */
+static time_t			 revoke_refresh_sent;	/* monotonic s */
+static redisAsyncContext	*revoke_sub;		/* the subscriber */
+static int			 revoke_sub_up;
+static time_t			 revoke_sub_since;	/* connect started */
+static int			 revoke_running;
+
+/* Pick the hash seed once, before the first id is stored. */
+static void
+revoke_seed_init(void)
+{
+	if (revoke_seed == 0 &&
+	    RAND_bytes((uint8_t *)&revoke_seed, sizeof revoke_seed) != 1)
+		revoke_seed = 0x9e3779b97f4a7c15ULL;
+}
 
 /* Return the hash of id (FNV-1a, seeded). */
 static uint64_t
@@ -70,6 +116,7 @@ revoke_set_add(struct revoke_set *s, const char *id)
 
 	if (!cred_id_valid(id))
 		return (-1);
+	revoke_seed_init();
 	if (revoke_set_has(s, id))
 		return (0);
 	if (s->n >= REVOKE_MAX)
@@ -125,6 +172,16 @@ revoke_sweep(void)
 	}
 }
 
+/* Log once that the mirror is full (again after it was not). */
+static void
+revoke_log_full(void)
+{
+	if (!revoke_full_logged)
+		log_warnx("event=revoke_full max=%d reason=\"ids beyond are "
+		    "ignored\"", REVOKE_MAX);
+	revoke_full_logged = 1;
+}
+
 /*
  * Mark id revoked in the local mirror and end any live session with it.
  * Returns 0, or -1 if id is not a valid id or the mirror is full.
@@ -134,14 +191,9 @@ revoke_add(const char *id)
 {
 	int	rc;
 
-	if (revoke_seed == 0 &&
-	    RAND_bytes((uint8_t *)&revoke_seed, sizeof revoke_seed) != 1)
-		revoke_seed = 1;
 	if ((rc = revoke_set_add(&revoke_set, id)) < 0) {
-		if (revoke_set.n >= REVOKE_MAX && !revoke_full_logged) {
-			log_warnx("event=revoke_full max=%d", REVOKE_MAX);
-			revoke_full_logged = 1;
-		}
+		if (cred_id_valid(id))
+			revoke_log_full();
 		return (-1);
 	}
 	if (rc == 1)
@@ -149,10 +201,268 @@ revoke_add(const char *id)
 	return (0);
 }
 
+/*
+ * Copy a reply element that should be an id into buf.  Returns 0, or -1
+ * if it is not a string holding a valid credential id.
+ */
+static int
+revoke_reply_id(const redisReply *e, char *buf)
+{
+	if (e == NULL || e->type != REDIS_REPLY_STRING || e->str == NULL ||
+	    e->len == 0 || e->len > CRED_ID_MAX)
+		return (-1);
+	memcpy(buf, e->str, e->len);
+	buf[e->len] = '\0';
+	return (cred_id_valid(buf) ? 0 : -1);
+}
+
+/*
+ * Return whether the SMEMBERS answer would leave the mirror as it is: its
+ * valid ids (the first REVOKE_MAX of them) are exactly the ones we hold.
+ * Only lookups, so an unchanged set costs no allocation.
+ */
+static int
+revoke_same(const redisReply *reply)
+{
+	char	id[CRED_ID_MAX + 1];
+	size_t	i, valid = 0;
+
+	for (i = 0; i < reply->elements && valid < REVOKE_MAX; i++) {
+		if (revoke_reply_id(reply->element[i], id) != 0)
+			continue;
+		if (!revoke_set_has(&revoke_set, id))
+			return (0);
+		valid++;
+	}
+	return (valid == revoke_set.n);
+}
+
+/* The answer to SMEMBERS peerd:revoked: replace the mirror. */
+static void
+revoke_refresh_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply		*reply = r;
+	struct revoke_set	 next;
+	char			 id[CRED_ID_MAX + 1];
+	size_t			 i, n, before;
+	u_int			 bad = 0, full = 0;
+
+	(void)ac;
+	(void)arg;
+	revoke_refreshing = 0;
+	if (reply == NULL || !revoke_running)
+		return;			/* link lost: keep what we have */
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		if (!revoke_type_logged)
+			log_warnx("event=revoke_refresh_failed key=%s "
+			    "reason=\"reply type %d, keeping the last copy\"",
+			    CRED_REDIS_REVOKED, reply->type);
+		revoke_type_logged = 1;
+		return;
+	}
+	revoke_type_logged = 0;
+	if (revoke_same(reply))
+		return;
+
+	memset(&next, 0, sizeof next);
+	n = reply->elements;
+	for (i = 0; i < n; i++) {
+		if (revoke_reply_id(reply->element[i], id) != 0) {
+			bad++;
+			continue;
+		}
+		if (revoke_set_add(&next, id) < 0) {
+			full = 1;
+			break;
+		}
+	}
+	/* Ids heard on the channel after this SMEMBERS was sent. */
+	for (i = 0; i < REVOKE_RECENT; i++) {
+		if (revoke_recent[i].id[0] != '\0' &&
+		    revoke_recent[i].when >= revoke_refresh_sent &&
+		    revoke_set_add(&next, revoke_recent[i].id) < 0)
+			full = 1;
+	}
+	if (full)
+		revoke_log_full();
+	else
+		revoke_full_logged = 0;
+	if (bad != 0 && !revoke_bad_logged)
+		log_warnx("event=revoke_bad_ids count=%u reason=\"not "
+		    "credential ids, ignored\"", bad);
+	revoke_bad_logged = (bad != 0);
+
+	before = revoke_set.n;
+	revoke_set_clear(&revoke_set);
+	revoke_set = next;
+	log_info("event=revocations count=%zu was=%zu", revoke_set.n, before);
+	revoke_sweep();
+}
+
+/* Ask Redis for the whole set (unless a read is in flight or it is down). */
+static void
+revoke_refresh(void)
+{
+	if (revoke_refreshing)
+		return;
+	if (redis_command(revoke_refresh_cb, NULL, "SMEMBERS %s",
+	    CRED_REDIS_REVOKED) == 0) {
+		revoke_refreshing = 1;
+		revoke_refresh_sent = util_now();
+	}
+}
+
+/* A message on peerd:revocations (or the SUBSCRIBE confirmation). */
+static void
+revoke_sub_msg(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply		*reply = r;
+	struct revoke_recent	*rr;
+	char			 id[CRED_ID_MAX + 1];
+
+	(void)ac;
+	(void)arg;
+	if (reply == NULL || !revoke_running)
+		return;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+	    reply->element[0] == NULL ||
+	    reply->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(reply->element[0]->str, "subscribe") == 0) {
+		log_debug("event=revoke_subscribed channel=%s",
+		    CRED_REDIS_REVOCATIONS);
+		return;
+	}
+	if (strcmp(reply->element[0]->str, "message") != 0)
+		return;
+	if (revoke_reply_id(reply->element[2], id) != 0) {
+		log_warnx("event=revoke_bad_message channel=%s",
+		    CRED_REDIS_REVOCATIONS);
+		return;
+	}
+	rr = &revoke_recent[revoke_nrecent++ % REVOKE_RECENT];
+	memcpy(rr->id, id, sizeof rr->id);
+	rr->when = util_now();
+	log_info("event=revocation_heard id=%s", id);
+	revoke_add(id);
+}
+
+/* hiredis: the subscriber connected, or failed to. */
+static void
+revoke_sub_connected(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK) {
+		log_debug("event=revoke_subscribe_failed reason=\"%s\"",
+		    ac->errstr);
+		revoke_sub = NULL;	/* hiredis frees it */
+		revoke_sub_up = 0;
+		return;
+	}
+	revoke_sub_up = 1;
+}
+
+/* hiredis: the subscriber's link is gone (freed by hiredis after this). */
+static void
+revoke_sub_disconnected(const redisAsyncContext *ac, int status)
+{
+	(void)ac;
+	if (revoke_running && status != REDIS_OK)
+		log_debug("event=revoke_subscriber_lost");
+	revoke_sub = NULL;
+	revoke_sub_up = 0;
+}
+
+/* Drop the subscriber connection (it reconnects from the timer). */
+static void
+revoke_sub_close(void)
+{
+	redisAsyncContext	*ac;
+
+	if ((ac = revoke_sub) != NULL) {
+		revoke_sub = NULL;
+		revoke_sub_up = 0;
+		redisAsyncFree(ac);
+	}
+}
+
+/* Open the subscriber connection and SUBSCRIBE (sent once connected). */
+static void
+revoke_sub_open(void)
+{
+	redisAsyncContext	*ac;
+	char			*host = NULL;
+	u_short			 port;
+
+	if (config_split_addr(conf.redis, &host, &port) != 0)
+		return;
+	ac = redisAsyncConnect(host, port);
+	free(host);
+	if (ac == NULL)
+		return;
+	if (ac->err || redisLibeventAttach(ac, server_base) != REDIS_OK) {
+		redisAsyncFree(ac);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, revoke_sub_connected);
+	redisAsyncSetDisconnectCallback(ac, revoke_sub_disconnected);
+	if (redisAsyncCommand(ac, revoke_sub_msg, NULL, "SUBSCRIBE %s",
+	    CRED_REDIS_REVOCATIONS) != REDIS_OK) {
+		redisAsyncFree(ac);
+		return;
+	}
+	revoke_sub = ac;
+	revoke_sub_up = 0;
+	revoke_sub_since = util_now();
+}
+
+/* Every REVOKE_REFRESH_EVERY seconds: read the set, mind the subscriber. */
+static void
+revoke_tick(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (!redis_is_up())
+		return;
+	revoke_refresh();
+	if (revoke_sub != NULL && !revoke_sub_up &&
+	    util_now() - revoke_sub_since >= REDIS_CONNECT_TIMEOUT)
+		revoke_sub_close();	/* a connect that hangs */
+	if (revoke_sub == NULL)
+		revoke_sub_open();
+}
+
+/* Redis went up (read everything now, subscribe) or down (keep the copy). */
+static void
+revoke_redis_change(int up)
+{
+	if (!revoke_running)
+		return;
+	if (up) {
+		revoke_refreshing = 0;	/* a read in flight died with the link */
+		revoke_refresh();
+		if (revoke_sub == NULL)
+			revoke_sub_open();
+	} else
+		revoke_sub_close();
+}
+
 /* Start following revocations. */
 int
 revoke_start(void)
 {
+	struct timeval	tv = { REVOKE_REFRESH_EVERY, 0 };
+
+	revoke_seed_init();
+	revoke_timer = event_new(server_base, -1, EV_PERSIST, revoke_tick,
+	    NULL);
+	if (revoke_timer == NULL)
+		fatalx("event=start_failed reason=revoke_timer");
+	evtimer_add(revoke_timer, &tv);
+	revoke_running = 1;
+	redis_on_change(revoke_redis_change);
+	if (redis_is_up())
+		revoke_redis_change(1);
 	return (0);
 }
 
@@ -160,7 +470,15 @@ revoke_start(void)
 void
 revoke_stop(void)
 {
+	revoke_running = 0;
+	revoke_sub_close();
+	if (revoke_timer != NULL) {
+		event_free(revoke_timer);
+		revoke_timer = NULL;
+	}
+	revoke_refreshing = 0;
 	revoke_set_clear(&revoke_set);
+	memset(revoke_recent, 0, sizeof revoke_recent);
 }
 
 /* Return whether id is revoked (the local mirror; never waits). */
