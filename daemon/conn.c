@@ -169,6 +169,7 @@ conn_new(int fd, const struct sockaddr *sa, int salen)
 	c->role = ROLE_NONE;
 	c->max_frame = conf.max_frame_hello;
 	c->since = util_now();
+	TAILQ_INIT(&c->convs);
 	conn_format_addr(sa, salen, c->addr, sizeof c->addr);
 
 	c->bev = bufferevent_openssl_socket_new(server_base, fd, ssl,
@@ -200,6 +201,24 @@ conn_new(int fd, const struct sockaddr *sa, int salen)
 	return (c);
 }
 
+/*
+ * Leave the queue and the conversations: a requester's request goes, a
+ * supporter's offers are rejected, and each conversation waits for this
+ * side's return (grace), or ends at once for a revoked credential (so
+ * CONN_F_REVOKED must be set before the fatal Error).  Runs once, when
+ * the connection starts closing or, failing that, when it is freed.
+ */
+static void
+conn_detach(struct conn *c)
+{
+	if (c->flags & CONN_F_DETACHED)
+		return;
+	c->flags |= CONN_F_DETACHED;
+	conv_conn_gone(c);
+	match_conn_gone(c);
+	supporter_conn_gone(c);
+}
+
 /* Release a connection; the one place a conn is freed. */
 void
 conn_free(struct conn *c, const char *reason)
@@ -210,6 +229,7 @@ conn_free(struct conn *c, const char *reason)
 	    (long long)(util_now() - c->since),
 	    (unsigned long long)c->frames_in,
 	    (unsigned long long)c->frames_out);
+	conn_detach(c);
 	TAILQ_REMOVE(&conns, c, entry);
 	stats.conns--;
 	stats.closed++;
@@ -306,6 +326,19 @@ conn_error(struct conn *c, uint64_t id, ErrorCode code, int fatal,
 		conn_close(c, conn_code_name(code));
 }
 
+/* Answer request id with Ok. */
+void
+conn_ok(struct conn *c, uint64_t id)
+{
+	Peerd__V1__Ok	ok = PEERD__V1__OK__INIT;
+	Envelope	env = PEERD__V1__ENVELOPE__INIT;
+
+	env.id = id;
+	env.body_case = BODY(OK);
+	env.ok = &ok;
+	conn_send(c, &env);
+}
+
 /* Hello accepted: switch to READY with the post-Hello limits. */
 void
 conn_ready(struct conn *c, Role role)
@@ -345,6 +378,7 @@ conn_close(struct conn *c, const char *reason)
 {
 	c->state = CONN_CLOSING;
 	c->reason = reason;
+	conn_detach(c);
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -549,12 +583,16 @@ conn_timer(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
-/* Shutdown: tell every client, drop unfinished handshakes. */
+/*
+ * Shutdown: end every conversation (EndConversation{END_SHUTDOWN} to both
+ * sides), then tell every client, drop unfinished handshakes.
+ */
 void
 conn_shutdown_all(void)
 {
 	struct conn	*c, *next;
 
+	conv_shutdown_all();
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		switch (c->state) {

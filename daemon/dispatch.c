@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "credential.h"
 #include "peerd.h"
 
 #define DISPATCH_REQUESTER_KEY	32	/* bytes, Hello.requester_key */
@@ -34,29 +35,31 @@ static const struct dispatch_entry dispatch_table[] = {
 
 	/* Requester. */
 	{ BODY(REQUEST_PEER), "request_peer", ROLE_M(ROLE_REQUESTER), READY,
-	  NULL, NULL },
+	  match_check_request_peer, match_request_peer },
 	{ BODY(CANCEL_REQUEST), "cancel_request", ROLE_M(ROLE_REQUESTER),
-	  READY, NULL, NULL },
+	  READY, NULL, match_cancel_request },
 
 	/* Supporter. */
 	{ BODY(SET_AVAILABILITY), "set_availability", ROLE_M(ROLE_SUPPORTER),
-	  READY, NULL, NULL },
+	  READY, supporter_check_availability, supporter_set_availability },
 	{ BODY(ACCEPT_OFFER), "accept_offer", ROLE_M(ROLE_SUPPORTER), READY,
-	  NULL, NULL },
+	  match_check_offer, match_accept_offer },
 	{ BODY(DECLINE_OFFER), "decline_offer", ROLE_M(ROLE_SUPPORTER), READY,
-	  NULL, NULL },
+	  match_check_offer, match_decline_offer },
 
 	/* Conversation (both sides). */
-	{ BODY(CHAT_MESSAGE), "chat_message", ROLE_PEERS, READY, NULL, NULL },
-	{ BODY(DELIVERED), "delivered", ROLE_PEERS, READY, NULL, NULL },
-	{ BODY(TYPING), "typing", ROLE_PEERS, READY, NULL, NULL },
-	{ BODY(END_CONVERSATION), "end_conversation", ROLE_PEERS, READY, NULL,
-	  NULL },
-	{ BODY(REPORT), "report", ROLE_PEERS, READY, NULL, NULL },
+	{ BODY(CHAT_MESSAGE), "chat_message", ROLE_PEERS, READY, conv_check,
+	  conv_chat },
+	{ BODY(DELIVERED), "delivered", ROLE_PEERS, READY, conv_check,
+	  conv_delivered },
+	{ BODY(TYPING), "typing", ROLE_PEERS, READY, conv_check, conv_typing },
+	{ BODY(END_CONVERSATION), "end_conversation", ROLE_PEERS, READY,
+	  conv_check, conv_end_request },
+	{ BODY(REPORT), "report", ROLE_PEERS, READY, conv_check, conv_report },
 
 	/* Operator. */
 	{ BODY(STATS_REQUEST), "stats_request", ROLE_M(ROLE_OPERATOR), READY,
-	  NULL, NULL },
+	  NULL, stats_request },
 };
 #define DISPATCH_N	(sizeof dispatch_table / sizeof dispatch_table[0])
 
@@ -150,6 +153,8 @@ dispatch_welcome(struct conn *c, uint64_t id)
 	Peerd__V1__Limits	  l = PEERD__V1__LIMITS__INIT;
 	Peerd__V1__Tag		  tags[CONF_TAGS_MAX], *tagp[CONF_TAGS_MAX];
 	Envelope		  env = PEERD__V1__ENVELOPE__INIT;
+	const struct cred_info	 *ci;
+	char			 *vetted[CRED_TAGS_MAX];
 	u_int			  i;
 
 	l.max_frame = conf.max_frame;
@@ -171,6 +176,18 @@ dispatch_welcome(struct conn *c, uint64_t id)
 	w.n_tags = conf.ntags;
 	w.tags = tagp;
 	w.role = c->role;
+	if ((ci = auth_cred(c)) != NULL) {
+		/* Only the tags matched on: those in the catalogue. */
+		w.display_name = (char *)ci->name;
+		if (c->role == ROLE_SUPPORTER)
+			w.max_capacity = ci->capacity;
+		for (i = 0; i < ci->ntags && i < CRED_TAGS_MAX; i++) {
+			if (config_tag_find(ci->tags[i]) != NULL)
+				vetted[w.n_vetted_tags++] =
+				    (char *)ci->tags[i];
+		}
+		w.vetted_tags = vetted;
+	}
 	env.id = id;
 	env.body_case = BODY(WELCOME);
 	env.welcome = &w;
@@ -200,9 +217,13 @@ dispatch_hello(struct conn *c, const Envelope *env)
 		return;
 	}
 	conn_ready(c, role);
-	log_info("conn=%llu event=hello role=%s client=\"%s\"",
-	    (unsigned long long)c->id, conn_role_name(c->role), c->client);
+	log_info("conn=%llu event=hello role=%s client=\"%s\" resume=%zu",
+	    (unsigned long long)c->id, conn_role_name(c->role), c->client,
+	    h->n_resume);
 	dispatch_welcome(c, env->id);
+	if (c->role == ROLE_SUPPORTER)
+		supporter_hello(c);
+	resume_hello(c, h, env->id);
 }
 
 /* Ping: answer Pong with the same nonce and envelope id. */

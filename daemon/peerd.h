@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "frame.h"
+#include "matcher.h"
 
 #ifndef PEERD_VERSION
 #define PEERD_VERSION		"0.0.0"
@@ -130,6 +131,9 @@ struct config {
 	char		*requester_secret_file;
 	u_int		 grace;
 	u_int		 offer_timeout;
+	u_int		 max_queue;
+	u_int		 max_held_messages;
+	u_int		 max_held_bytes;
 	u_int		 presence_ttl;
 	char		*user;
 
@@ -190,6 +194,16 @@ struct stats {
 	uint64_t	 frames_out;
 	uint64_t	 errors_sent;
 	uint32_t	 conns;			/* open now */
+
+	uint64_t	 matches;		/* conversations started */
+	uint64_t	 offers_accepted;
+	uint64_t	 offers_declined;
+	uint64_t	 offers_timed_out;
+	uint64_t	 reports;
+	uint64_t	 messages_relayed;	/* chat messages accepted */
+	uint64_t	 held_refused;		/* RATE_LIMITED: held cap */
+	uint64_t	 resumes;		/* sides resumed */
+	uint64_t	 resume_failed;
 };
 
 extern struct event_base	*server_base;
@@ -240,6 +254,9 @@ enum conn_state {
 #define CONN_CLIENT_MAX		(LOG_ESCAPE_MAX * 4 + 4) /* bytes, escaped
 						   Hello.client_name */
 
+struct conv_side;
+TAILQ_HEAD(conv_side_list, conv_side);
+
 struct conn {
 	uint64_t		 id;		/* in logs and Welcome */
 	enum conn_state		 state;
@@ -257,11 +274,22 @@ struct conn {
 #define CONN_F_WRITE_SHUT	0x4	/* close_notify and FIN sent */
 #define CONN_F_THROTTLED	0x8	/* not reading: output over the cap */
 #define CONN_F_REVOKED		0x10	/* credential revoked: end, no grace */
+#define CONN_F_DETACHED		0x20	/* left its conversations and queue */
 	uint64_t		 frames_in;
 	uint64_t		 frames_out;
 
 	/* Filled by auth.c from a credential (next issue). */
 	void			*auth;
+
+	/* Matching and conversations (match.c, supporter.c, conv.c). */
+	struct request		*request;	/* requester: queued, or NULL */
+	struct supporter	*supporter;	/* supporter: registry entry */
+	struct conv_side_list	 convs;		/* sides this conn holds */
+	uint64_t		 rkey;		/* requester: matcher key */
+	uint64_t		 last_sup;	/* requester: last supporter, this
+						   session (matcher id) */
+	uint64_t		 requeue_ms;	/* requester: enqueue time kept
+						   after END_PEER_GONE, or 0 */
 
 	TAILQ_ENTRY(conn)	 entry;
 };
@@ -272,6 +300,7 @@ extern struct conn_list	 conns;
 struct conn	*conn_new(int, const struct sockaddr *, int);
 void		 conn_free(struct conn *, const char *);
 int		 conn_send(struct conn *, const Envelope *);
+void		 conn_ok(struct conn *, uint64_t);
 void		 conn_error(struct conn *, uint64_t, ErrorCode, int,
 		     const char *, ...) PRINTFLIKE(5, 6);
 void		 conn_ready(struct conn *, Role);
@@ -302,6 +331,171 @@ struct dispatch_entry {
 
 void		 dispatch(struct conn *, const Envelope *);
 const struct dispatch_entry *dispatch_find(Peerd__V1__Envelope__BodyCase);
+
+/* ---- map.c ---- */
+
+/* A hash map from nonzero 64-bit keys to pointers (chained, grows). */
+struct map_entry;
+struct map {
+	struct map_entry	**buckets;
+	size_t			  nbuckets;	/* a power of two, or 0 */
+	size_t			  n;
+};
+
+void		 map_init(struct map *);
+void		 map_clear(struct map *);
+int		 map_put(struct map *, uint64_t, void *);
+void		*map_get(const struct map *, uint64_t);
+void		*map_remove(struct map *, uint64_t);
+uint64_t	 map_new_key(const struct map *);
+
+/* ---- match.c ---- */
+
+#define MATCH_TICK		1	/* seconds between queue ticks */
+#define MATCH_UPDATE_EVERY	2000	/* ms, at most one QueueUpdate push */
+#define MATCH_LANGS_REQ		8	/* languages in one RequestPeer */
+#define MATCH_PREVIOUS_MAX	65536	/* requester keys remembered for
+					   "previous supporter" */
+
+struct request;
+struct offer;
+TAILQ_HEAD(offer_list, offer);
+
+extern struct matcher	*match_matcher;
+
+int		 match_start(void);
+void		 match_stop(void);
+void		 match_run(void);
+int		 match_tag_index(const char *);
+int		 match_lang_index(const char *);
+size_t		 match_tag_names(const struct matcher_tags *, char **, size_t);
+void		 match_conn_gone(struct conn *);
+void		 match_supporter_gone(struct supporter *);
+void		 match_remember(uint64_t, uint64_t);
+void		 match_forget(uint64_t, uint64_t);
+u_int		 match_queued(void);
+void		 match_tag_waiting(uint32_t *);
+const char	*match_check_request_peer(struct conn *, const Envelope *);
+void		 match_request_peer(struct conn *, const Envelope *);
+void		 match_cancel_request(struct conn *, const Envelope *);
+const char	*match_check_offer(struct conn *, const Envelope *);
+void		 match_accept_offer(struct conn *, const Envelope *);
+void		 match_decline_offer(struct conn *, const Envelope *);
+
+/* ---- supporter.c ---- */
+
+#define SUPPORTER_ID_MAX	64	/* bytes, credential id */
+#define SUPPORTER_NAME_MAX	64	/* bytes, display name */
+
+/*
+ * A supporter known to this node, by credential id.  It outlives its
+ * connection while it has conversations (they wait in their grace window):
+ * then conn is NULL and the matcher sees it OFFLINE, so it is offered no
+ * one; status keeps what the supporter chose, restored when it returns.
+ */
+struct supporter {
+	uint64_t			 nid;	/* matcher id: a hash of id,
+						   stable across reconnects */
+	char				 id[SUPPORTER_ID_MAX + 1];
+	char				 name[SUPPORTER_NAME_MAX + 1];
+	struct conn			*conn;	/* NULL while dropped */
+	Peerd__V1__SupporterStatus	 status; /* as chosen */
+	u_int				 capacity;
+	u_int				 max_capacity; /* the credential's */
+	u_int				 nconvs;
+	struct matcher_tags		 tags;	/* vetted, catalogue indices */
+	uint64_t			 langs;
+	struct offer_list		 offers; /* out to this supporter */
+	TAILQ_ENTRY(supporter)		 entry;
+};
+TAILQ_HEAD(supporter_list, supporter);
+
+extern struct supporter_list	 supporters;
+
+void		 supporter_hello(struct conn *);
+void		 supporter_conn_gone(struct conn *);
+struct supporter *supporter_find(uint64_t);
+void		 supporter_conv_started(struct supporter *);
+void		 supporter_conv_ended(struct supporter *);
+void		 supporter_offer_timed_out(struct supporter *);
+u_int		 supporter_compatible(const struct matcher_tags *, uint64_t);
+void		 supporter_counts(u_int *, u_int *, u_int *);
+void		 supporter_stop(void);
+const char	*supporter_check_availability(struct conn *,
+		     const Envelope *);
+void		 supporter_set_availability(struct conn *, const Envelope *);
+
+/* ---- conv.c ---- */
+
+#define CONV_REQUESTER		0	/* index of a side in conv->side[] */
+#define CONV_SUPPORTER		1
+#define CONV_TOKEN_LEN		32	/* bytes, a resume token */
+#define CONV_PSEUDONYM_MAX	16	/* bytes, "guest-7f3a" */
+#define CONV_REASON_MAX		64	/* bytes, Report.reason */
+
+struct conv;
+struct conv_msg;
+TAILQ_HEAD(conv_msg_list, conv_msg);
+
+/* One side of a conversation; attached to a conn, or dropped (c NULL). */
+struct conv_side {
+	struct conv		*conv;
+	int			 idx;		/* CONV_REQUESTER, CONV_SUPPORTER */
+	struct conn		*c;		/* NULL while dropped */
+	uint8_t			 token[CONV_TOKEN_LEN];
+	uint64_t		 token_key;	/* resume.c index */
+	uint64_t		 last_client_msg_id; /* highest accepted */
+	uint64_t		 delivered;	/* highest seq to it, acked */
+	uint64_t		 to_seq;	/* highest seq addressed to it */
+	struct event		*grace;		/* runs while dropped */
+	TAILQ_ENTRY(conv_side)	 entry;		/* in c->convs */
+};
+
+struct conv {
+	uint64_t		 id;		/* random, on the wire */
+	struct conv_side	 side[2];
+	struct supporter	*sup;		/* holds one of its slots */
+	uint64_t		 rkey;		/* requester's matcher key */
+	uint64_t		 enq_ms;	/* the request's enqueue time */
+	uint64_t		 seq;		/* last seq stamped */
+	struct conv_msg_list	 held;		/* accepted, not yet acked */
+	u_int			 nheld;
+	size_t			 held_bytes;
+	struct matcher_tags	 shared;
+	char			*explain;
+	char			 pseudonym[CONV_PSEUDONYM_MAX];
+	TAILQ_ENTRY(conv)	 entry;
+};
+TAILQ_HEAD(conv_list, conv);
+
+void		 conv_start(struct conn *, struct supporter *,
+		     const struct matcher_proposal *, uint64_t);
+void		 conv_conn_gone(struct conn *);
+void		 conv_attach(struct conv_side *, struct conn *, uint64_t);
+void		 conv_shutdown_all(void);
+u_int		 conv_count(void);
+const char	*conv_check(struct conn *, const Envelope *);
+void		 conv_chat(struct conn *, const Envelope *);
+void		 conv_delivered(struct conn *, const Envelope *);
+void		 conv_typing(struct conn *, const Envelope *);
+void		 conv_end_request(struct conn *, const Envelope *);
+void		 conv_report(struct conn *, const Envelope *);
+
+/* ---- resume.c ---- */
+
+void		 resume_issue(struct conv_side *);
+void		 resume_revoke(struct conv_side *);
+void		 resume_hello(struct conn *, const Hello *, uint64_t);
+void		 resume_stop(void);
+
+/* ---- stats.c ---- */
+
+#define STATS_WAITS		4096	/* matches remembered for wait
+					   percentiles */
+#define STATS_WAIT_WINDOW	3600	/* seconds of matches they cover */
+
+void		 stats_wait(uint64_t);
+void		 stats_request(struct conn *, const Envelope *);
 
 /* ---- auth.c ---- */
 
@@ -362,6 +556,9 @@ void		 admin_stop(void);
 /* ---- util.c ---- */
 
 time_t		 util_now(void);
+uint64_t	 util_now_ms(void);
+void		 util_random(void *, size_t);
+uint64_t	 util_random_id(void);
 int		 util_utf8_valid(const void *, size_t);
 
 #endif /* PEERD_H */

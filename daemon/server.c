@@ -163,6 +163,8 @@ server_start(void)
 		free(why);
 		return (-1);
 	}
+	if (match_start() != 0)
+		return (-1);
 	if (listener_start() != 0)
 		return (-1);
 	if (admin_start() != 0)
@@ -185,6 +187,10 @@ server_run(void)
 	event_base_dispatch(server_base);
 
 	conn_free_all();
+	conv_shutdown_all();
+	supporter_stop();
+	match_stop();
+	resume_stop();
 	listener_stop();
 	admin_stop();
 	revoke_stop();

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "peerd.h"
 
 /* Return monotonic seconds, for durations (never wall time). */
@@ -14,6 +16,40 @@ util_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (ts.tv_sec);
+}
+
+/* Return monotonic milliseconds, the clock the matcher runs on. */
+uint64_t
+util_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* Fill buf with len random bytes from OpenSSL's CSPRNG; it never fails. */
+void
+util_random(void *buf, size_t len)
+{
+	if (RAND_bytes(buf, (int)len) != 1)
+		fatalx("event=fatal reason=RAND_bytes");
+}
+
+/*
+ * Return a random nonzero 64-bit id.  Ids on the wire (offers,
+ * conversations) are random rather than counters: a counter would tell
+ * every client how busy the service is.
+ */
+uint64_t
+util_random_id(void)
+{
+	uint64_t	id;
+
+	do
+		util_random(&id, sizeof id);
+	while (id == 0);
+	return (id);
 }
 
 /*

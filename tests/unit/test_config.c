@@ -120,6 +120,9 @@ test_defaults(void **state)
 	assert_null(conf.requester_secret_file);
 	assert_int_equal(conf.grace, 120);
 	assert_int_equal(conf.offer_timeout, 30);
+	assert_int_equal(conf.max_queue, 1000);
+	assert_int_equal(conf.max_held_messages, 1000);
+	assert_int_equal(conf.max_held_bytes, 1048576);
 	assert_int_equal(conf.presence_ttl, 30);
 	assert_null(conf.user);
 	assert_int_equal(conf.ntags, 0);
@@ -155,6 +158,9 @@ test_every_option(void **state)
 	    "requester_secret_file /etc/peerd/secret\n"
 	    "grace 0\n"
 	    "offer_timeout 45\n"
+	    "max_queue 50000\n"
+	    "max_held_messages 20\n"
+	    "max_held_bytes 65536\n"
 	    "presence_ttl 60\n"
 	    "user _peerd\n"
 	    "tag lgbtq LGBTQ+ peers, with \"quotes\" and ünïcode\n"
@@ -182,6 +188,9 @@ test_every_option(void **state)
 	assert_string_equal(conf.requester_secret_file, "/etc/peerd/secret");
 	assert_int_equal(conf.grace, 0);
 	assert_int_equal(conf.offer_timeout, 45);
+	assert_int_equal(conf.max_queue, 50000);
+	assert_int_equal(conf.max_held_messages, 20);
+	assert_int_equal(conf.max_held_bytes, 65536);
 	assert_int_equal(conf.presence_ttl, 60);
 	assert_string_equal(conf.user, "_peerd");
 	assert_int_equal(conf.ntags, 2);
