@@ -334,7 +334,9 @@ auth_credential(struct conn *c, const Hello *h, char *why, size_t len)
 			    "reason=\"%s\"", (unsigned long long)c->id, role,
 			    cred_strerror(st));
 		OPENSSL_cleanse(&info, sizeof info);
-		return (cred_error_code(st));
+		/* PROTOCOL.md: CREDENTIAL_EXPIRED covers "not yet valid". */
+		return (st == CRED_NOT_YET_VALID ? ERR(CREDENTIAL_EXPIRED) :
+		    cred_error_code(st));
 	}
 	if (info.role != h->role) {
 		snprintf(why, len, "the credential is for a%s %s, not a%s %s",

@@ -9,6 +9,9 @@
  *   - SMEMBERS peerd:revoked when Redis comes up and every
  *     REVOKE_REFRESH_EVERY seconds replaces the copy (unrevoke shows up
  *     here); this alone bounds the time to end a live session;
+ *   - in between, SCARD every REVOKE_POLL_MS (O(1) for Redis) reads the
+ *     set again as soon as its size changes, so an id added without a
+ *     PUBLISH is refused at Hello a fraction of a second later;
  *   - a second connection SUBSCRIBEd to peerd:revocations adds an id the
  *     moment it is published (pub/sub is fire-and-forget: the refresh
  *     covers what it misses).  An id heard while a refresh was in flight is
@@ -33,6 +36,9 @@
 
 #define REVOKE_MAX		100000	/* ids kept in the mirror */
 #define REVOKE_REFRESH_EVERY	2	/* seconds between full reads */
+#define REVOKE_POLL_MS		100	/* ms between SCARD polls */
+#define REVOKE_POLLS_PER_REFRESH (REVOKE_REFRESH_EVERY * 1000 / \
+				 REVOKE_POLL_MS)
 #define REVOKE_RECENT		64	/* ids heard on the channel, kept
 					   across one refresh */
 
@@ -58,6 +64,10 @@ static struct revoke_recent	 revoke_recent[REVOKE_RECENT];
 static u_int			 revoke_nrecent;	/* next slot, mod */
 static struct event		*revoke_timer;
 static int			 revoke_refreshing;	/* SMEMBERS in flight */
+static int			 revoke_polling;	/* SCARD in flight */
+static long long		 revoke_last_card = -1;	/* members in the
+							   last SMEMBERS */
+static u_int			 revoke_ticks;
 static time_t			 revoke_refresh_sent;	/* monotonic s */
 static redisAsyncContext	*revoke_sub;		/* the subscriber */
 static int			 revoke_sub_up;
@@ -261,6 +271,7 @@ revoke_refresh_cb(redisAsyncContext *ac, void *r, void *arg)
 		return;
 	}
 	revoke_type_logged = 0;
+	revoke_last_card = (long long)reply->elements;
 	if (revoke_same(reply))
 		return;
 
@@ -415,7 +426,26 @@ revoke_sub_open(void)
 	revoke_sub_since = util_now();
 }
 
-/* Every REVOKE_REFRESH_EVERY seconds: read the set, mind the subscriber. */
+/* The answer to SCARD peerd:revoked: read the set if its size changed. */
+static void
+revoke_poll_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+
+	(void)ac;
+	(void)arg;
+	revoke_polling = 0;
+	if (reply == NULL || !revoke_running ||
+	    reply->type != REDIS_REPLY_INTEGER)
+		return;		/* a wrong type shows in the next refresh */
+	if (reply->integer != revoke_last_card)
+		revoke_refresh();
+}
+
+/*
+ * Every REVOKE_POLL_MS: poll the set's size; every REVOKE_REFRESH_EVERY
+ * seconds read it whole and mind the subscriber connection.
+ */
 static void
 revoke_tick(evutil_socket_t fd, short events, void *arg)
 {
@@ -424,6 +454,13 @@ revoke_tick(evutil_socket_t fd, short events, void *arg)
 	(void)arg;
 	if (!redis_is_up())
 		return;
+	if (++revoke_ticks % REVOKE_POLLS_PER_REFRESH != 0) {
+		if (!revoke_polling && !revoke_refreshing &&
+		    redis_command(revoke_poll_cb, NULL, "SCARD %s",
+		    CRED_REDIS_REVOKED) == 0)
+			revoke_polling = 1;
+		return;
+	}
 	revoke_refresh();
 	if (revoke_sub != NULL && !revoke_sub_up &&
 	    util_now() - revoke_sub_since >= REDIS_CONNECT_TIMEOUT)
@@ -440,6 +477,7 @@ revoke_redis_change(int up)
 		return;
 	if (up) {
 		revoke_refreshing = 0;	/* a read in flight died with the link */
+		revoke_polling = 0;
 		revoke_refresh();
 		if (revoke_sub == NULL)
 			revoke_sub_open();
@@ -451,7 +489,7 @@ revoke_redis_change(int up)
 int
 revoke_start(void)
 {
-	struct timeval	tv = { REVOKE_REFRESH_EVERY, 0 };
+	struct timeval	tv = { 0, REVOKE_POLL_MS * 1000 };
 
 	revoke_seed_init();
 	revoke_timer = event_new(server_base, -1, EV_PERSIST, revoke_tick,
@@ -477,6 +515,8 @@ revoke_stop(void)
 		revoke_timer = NULL;
 	}
 	revoke_refreshing = 0;
+	revoke_polling = 0;
+	revoke_last_card = -1;
 	revoke_set_clear(&revoke_set);
 	memset(revoke_recent, 0, sizeof revoke_recent);
 }

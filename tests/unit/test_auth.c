@@ -431,7 +431,7 @@ test_cred_refused(void **state)
 	info.not_after = now + 86400;
 	n = sign(&info, signkey, buf, sizeof buf);
 	assert_int_equal(hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role,
-	    why, sizeof why), cred_error_code(CRED_NOT_YET_VALID));
+	    why, sizeof why), ERR(CREDENTIAL_EXPIRED));
 	assert_non_null(strstr(why, "not valid yet"));
 
 	/* Signed by another key. */
