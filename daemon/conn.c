@@ -326,6 +326,13 @@ conn_error(struct conn *c, uint64_t id, ErrorCode code, int fatal,
 		conn_close(c, conn_code_name(code));
 }
 
+/* Return how many bytes wait to be written to c. */
+size_t
+conn_backlog(struct conn *c)
+{
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)));
+}
+
 /* Answer request id with Ok. */
 void
 conn_ok(struct conn *c, uint64_t id)

@@ -233,7 +233,8 @@ conv_end(struct conv *cv, Peerd__V1__EndReason reason)
 		ec.reason = reason;
 		ec.requeue = 0;
 		if (s->c != NULL && i == CONV_REQUESTER &&
-		    reason == PEERD__V1__END_REASON__END_PEER_GONE) {
+		    (reason == PEERD__V1__END_REASON__END_PEER_GONE ||
+		    reason == PEERD__V1__END_REASON__END_REVOKED)) {
 			ec.requeue = 1;
 			s->c->requeue_ms = cv->enq_ms;
 		}
@@ -530,21 +531,28 @@ conv_delivered(struct conn *c, const Envelope *env)
 	conv_ack(s, env->delivered->seq);
 }
 
-/* Typing: forward to the other side. */
+/*
+ * Typing: forward to the other side, unless its output is backed up: a
+ * typing flag is worth nothing late, and nothing else bounds how many a
+ * sender may send into a connection that is not reading.
+ */
 void
 conv_typing(struct conn *c, const Envelope *env)
 {
 	Peerd__V1__Typing	 t = PEERD__V1__TYPING__INIT;
 	Envelope		 out = PEERD__V1__ENVELOPE__INIT;
-	struct conv_side	*s;
+	struct conv_side	*s, *o;
 
 	if ((s = conv_find(c, env->id, env->typing->conversation_id)) == NULL)
+		return;
+	o = conv_other(s);
+	if (o->c == NULL || conn_backlog(o->c) > CONN_OUTPUT_LOW)
 		return;
 	t.conversation_id = s->conv->id;
 	t.typing = env->typing->typing;
 	out.body_case = BODY(TYPING);
 	out.typing = &t;
-	conv_push(conv_other(s), &out);
+	conv_push(o, &out);
 }
 
 /* EndConversation: Ok, then both sides get EndConversation{BY_...}. */

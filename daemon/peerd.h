@@ -301,6 +301,7 @@ struct conn	*conn_new(int, const struct sockaddr *, int);
 void		 conn_free(struct conn *, const char *);
 int		 conn_send(struct conn *, const Envelope *);
 void		 conn_ok(struct conn *, uint64_t);
+size_t		 conn_backlog(struct conn *);
 void		 conn_error(struct conn *, uint64_t, ErrorCode, int,
 		     const char *, ...) PRINTFLIKE(5, 6);
 void		 conn_ready(struct conn *, Role);
