@@ -159,7 +159,7 @@ matcher_set_catalogue(struct matcher *m, const struct matcher_tag_def *defs,
 	probe.ntags = n;
 	for (i = 0; i < m->nsups; i++) {
 		if ((m->sups[i].flags & SUP_USED) &&
-		    !matcher_tags_valid(&probe, m->sups[i].tags))
+		    !matcher_tags_valid(&probe, m->clss[m->sups[i].cls].tags))
 			return (MATCHER_EINVAL);
 	}
 	for (i = 0; i < m->nreqs; i++) {
@@ -310,8 +310,8 @@ matcher_supporter_get(const struct matcher *m, uint64_t id,
 	s = &m->sups[i];
 	memset(out, 0, sizeof *out);
 	out->id = s->id;
-	out->tags = s->tags;
-	out->langs = s->langs;
+	out->tags = m->clss[s->cls].tags;
+	out->langs = m->clss[s->cls].langs;
 	out->capacity = s->cap;
 	out->load = s->load;
 	out->pending = s->pending;
@@ -469,11 +469,12 @@ matcher_next(struct matcher *m, uint64_t now, struct matcher_proposal *out)
 	out->request_id = r->id;
 	out->requester_key = r->key;
 	out->supporter_id = m->sups[s].id;
-	out->shared = tags_and(m->sups[s].tags,
+	out->shared = tags_and(m->clss[m->sups[s].cls].tags,
 	    tags_or(r->required, r->preferred));
 	out->decided_by = rule;
 	out->relaxed = r->relaxed;
-	explain_write(m, out, q.required, q.preferred, m->sups[s].tags);
+	explain_write(m, out, q.required, q.preferred,
+	    m->clss[m->sups[s].cls].tags);
 	return (1);
 }
 

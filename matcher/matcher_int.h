@@ -18,14 +18,21 @@
 /* A tag set as two words, by value. */
 typedef struct matcher_tags tags_t;
 
-/* Binary min-heap of indices; the owner supplies order and back-pointers. */
+/*
+ * Binary min-heap of indices; the owner supplies order and back-pointers.
+ * Each entry also holds a 64-bit key, a prefix of the order (key(a) <
+ * key(b) implies a before b), so most comparisons read the heap's own
+ * arrays rather than the items; less() decides only between equal keys.
+ */
 struct heap {
 	uint32_t	*v;
+	uint64_t	*k;
 	uint32_t	 n;
 	uint32_t	 cap;
 };
 
 struct heap_ops {
+	uint64_t (*key)(const struct matcher *, uint32_t);
 	int	(*less)(const struct matcher *, uint32_t, uint32_t);
 	void	(*setpos)(struct matcher *, const struct heap *, uint32_t,
 		    uint32_t);
@@ -41,13 +48,12 @@ struct tab {
 typedef uint64_t	(*tab_hash_fn)(const struct matcher *, uint32_t);
 
 /*
- * A supporter.  Invariant: it is in its class's heap (hpos != NONE) exactly
- * when it is eligible: available and load + pending < capacity.
+ * A supporter (32 bytes; its tags and languages are its class's).
+ * Invariant: it is in its class's heap (hpos != NONE) exactly when it is
+ * eligible: available and load + pending < capacity.
  */
 struct sup {
 	uint64_t	id;
-	tags_t		tags;
-	uint64_t	langs;
 	uint64_t	last_ms;
 	uint32_t	cls;
 	uint32_t	hpos;
@@ -295,6 +301,7 @@ sup_eligible(const struct sup *s)
 
 /* util.c */
 void		*util_grow(void *, uint32_t *, uint32_t, size_t);
+void		 heap_free(struct heap *);
 int		 heap_reserve(struct matcher *, struct heap *, uint32_t);
 int		 heap_push(struct matcher *, struct heap *,
 		     const struct heap_ops *, uint32_t);

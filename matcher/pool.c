@@ -21,8 +21,49 @@ static void	pool_sup_setpos(struct matcher *, const struct heap *, uint32_t,
 static void	pool_cls_setpos(struct matcher *, const struct heap *, uint32_t,
 		    uint32_t);
 
-const struct heap_ops pool_sup_ops = { pool_sup_less, pool_sup_setpos };
-const struct heap_ops pool_cls_ops = { pool_cls_less, pool_cls_setpos };
+static uint64_t	pool_sup_hkey(const struct matcher *, uint32_t);
+static uint64_t	pool_cls_hkey(const struct matcher *, uint32_t);
+
+const struct heap_ops pool_sup_ops = {
+	pool_sup_hkey, pool_sup_less, pool_sup_setpos
+};
+const struct heap_ops pool_cls_ops = {
+	pool_cls_hkey, pool_cls_less, pool_cls_setpos
+};
+
+#define KEY_LAST_MAX	((1ULL << 48) - 1)	/* ms; 8,900 years */
+#define KEY_ACTIVE_MAX	0xffffU			/* conversations */
+
+/* Pack a rank key's prefix: active (16 bits) then last match (48 bits).
+ * Saturated fields tie, and ties fall through to the full comparison. */
+static uint64_t
+pool_hkey(const struct skey *k)
+{
+	uint64_t	active = k->active, last = k->last;
+
+	if (active > KEY_ACTIVE_MAX)
+		active = KEY_ACTIVE_MAX;
+	if (last > KEY_LAST_MAX)
+		last = KEY_LAST_MAX;
+	return (active << 48 | last);
+}
+
+/* Heap key of supporter i. */
+static uint64_t
+pool_sup_hkey(const struct matcher *m, uint32_t i)
+{
+	struct skey	k;
+
+	pool_key(m, i, &k);
+	return (pool_hkey(&k));
+}
+
+/* Heap key of class c: its top's. */
+static uint64_t
+pool_cls_hkey(const struct matcher *m, uint32_t c)
+{
+	return (pool_hkey(&m->clss[c].topkey));
+}
 
 /* Order supporters: fewest active (load and offers), longest since last
  * match, lowest id. */
@@ -373,8 +414,6 @@ pool_add(struct matcher *m, const struct matcher_supporter *ms)
 	s = &m->sups[i];
 	memset(s, 0, sizeof *s);
 	s->id = ms->id;
-	s->tags = ms->tags;
-	s->langs = ms->langs;
 	s->last_ms = ms->last_match_ms;
 	s->cls = c;
 	s->hpos = NONE;
@@ -419,8 +458,6 @@ pool_move(struct matcher *m, uint32_t i, tags_t tags, uint64_t langs)
 	pool_detach(m, i);
 	m->clss[s->cls].nmemb--;
 	s->cls = c;
-	s->tags = tags;
-	s->langs = langs;
 	m->clss[c].nmemb++;
 	pool_attach(m, i);
 	return (MATCHER_OK);
@@ -488,18 +525,18 @@ pool_free(struct matcher *m)
 	uint32_t	i;
 
 	for (i = 0; i < m->nclss; i++) {
-		free(m->clss[i].h.v);
+		heap_free(&m->clss[i].h);
 		free(m->clss[i].tpos);
 	}
 	for (i = 0; i < MATCHER_TAGS_MAX; i++) {
 		free(m->tagbits[i]);
-		free(m->tagheaps[i].v);
+		heap_free(&m->tagheaps[i]);
 	}
 	for (i = 0; i < MATCHER_LANGS_MAX; i++)
 		free(m->langbits[i]);
 	free(m->nonempty);
 	free(m->clss);
-	free(m->classes.v);
+	heap_free(&m->classes);
 	free(m->sups);
 	free(m->freesups);
 	tab_free(&m->supid);

@@ -22,10 +22,34 @@ static void	queue_req_setpos(struct matcher *, const struct heap *, uint32_t,
 static void	queue_relax_setpos(struct matcher *, const struct heap *,
 		    uint32_t, uint32_t);
 
-const struct heap_ops queue_req_ops = { queue_less, queue_req_setpos };
-static const struct heap_ops queue_relax_ops = {
-	queue_relax_less, queue_relax_setpos
+static uint64_t	queue_req_hkey(const struct matcher *, uint32_t);
+static uint64_t	queue_relax_hkey(const struct matcher *, uint32_t);
+
+const struct heap_ops queue_req_ops = {
+	queue_req_hkey, queue_less, queue_req_setpos
 };
+static const struct heap_ops queue_relax_ops = {
+	queue_relax_hkey, queue_relax_less, queue_relax_setpos
+};
+
+/* Heap key of a request: urgent first, then enqueue time (63 bits). */
+static uint64_t
+queue_req_hkey(const struct matcher *m, uint32_t i)
+{
+	const struct req	*r = &m->reqs[i];
+	uint64_t		 enq = r->enq_ms;
+
+	if (enq > INT64_MAX)
+		enq = INT64_MAX;
+	return ((uint64_t)!r->urgent << 63 | enq);
+}
+
+/* Heap key of a pending relaxation: when it falls due. */
+static uint64_t
+queue_relax_hkey(const struct matcher *m, uint32_t i)
+{
+	return (m->reqs[i].relax_ms);
+}
 
 /* Order requests: urgent first, then longest waiting, then first queued. */
 int
@@ -364,8 +388,10 @@ queue_declined(const struct req *r, uint64_t id)
 
 /* The search for one supporter's first compatible waiting request. */
 struct first {
-	const struct sup	*s;
-	uint32_t		 best;
+	uint64_t	 sid;
+	tags_t		 tags;
+	uint64_t	 langs;
+	uint32_t	 best;
 };
 
 /* Stop a group walk at the first request that may be offered s. */
@@ -375,9 +401,9 @@ queue_allowed(struct matcher *m, uint32_t i, void *arg)
 	const struct first	*f = arg;
 	const struct req	*r = &m->reqs[i];
 
-	if (r->ndeclined != 0 && queue_declined(r, f->s->id))
+	if (r->ndeclined != 0 && queue_declined(r, f->sid))
 		return (0);
-	if (r->key != 0 && m->nblocks != 0 && block_has(m, r->key, f->s->id))
+	if (r->key != 0 && m->nblocks != 0 && block_has(m, r->key, f->sid))
 		return (0);
 	return (1);
 }
@@ -391,7 +417,7 @@ queue_first_in(struct matcher *m, struct first *f, const struct rset *rs)
 
 	for (j = 0; j < rs->ngrps; j++) {
 		g = &m->grps[rs->grps[j]];
-		if (g->h.n == 0 || (g->langs & f->s->langs) == 0)
+		if (g->h.n == 0 || (g->langs & f->langs) == 0)
 			continue;
 		/* The group's order is queue order: a better one cannot
 		 * follow a worse top. */
@@ -413,15 +439,17 @@ queue_first_for(struct matcher *m, uint32_t s)
 	uint32_t	 bits[MATCHER_TAGS_MAX], r, t, mask;
 	int		 k = 0, j;
 
-	f.s = &m->sups[s];
+	f.sid = m->sups[s].id;
+	f.tags = m->clss[m->sups[s].cls].tags;
+	f.langs = m->clss[m->sups[s].cls].langs;
 	f.best = NONE;
 	for (t = 0; t < MATCHER_TAGS_MAX; t++) {
-		if ((f.s->tags.w[t / 64] >> (t % 64)) & 1)
+		if ((f.tags.w[t / 64] >> (t % 64)) & 1)
 			bits[k++] = t;
 	}
 	if (k > SUBSETS_MAX || (1U << k) > m->nrsets) {
 		for (r = 0; r < m->nrsets; r++) {
-			if (tags_subset(m->rsets[r].required, f.s->tags))
+			if (tags_subset(m->rsets[r].required, f.tags))
 				queue_first_in(m, &f, &m->rsets[r]);
 		}
 		return (f.best);
@@ -451,14 +479,14 @@ queue_free(struct matcher *m)
 			free(m->reqs[i].declined);
 	}
 	for (i = 0; i < m->ngrps; i++)
-		free(m->grps[i].h.v);
+		heap_free(&m->grps[i].h);
 	for (i = 0; i < m->nrsets; i++)
 		free(m->rsets[i].grps);
 	free(m->reqs);
 	free(m->freereqs);
 	free(m->grps);
 	free(m->rsets);
-	free(m->relax.v);
+	heap_free(&m->relax);
 	tab_free(&m->reqid);
 	tab_free(&m->grpid);
 	tab_free(&m->rsetid);

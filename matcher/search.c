@@ -351,9 +351,10 @@ static int
 search_previous(const struct matcher *m, const struct query *q, uint32_t i)
 {
 	const struct sup	*s = &m->sups[i];
+	const struct cls	*cl = &m->clss[s->cls];
 
-	return (s->hpos != NONE && (s->langs & q->langs) != 0 &&
-	    tags_subset(q->required, s->tags) && !search_excluded(m, q, i));
+	return (s->hpos != NONE && (cl->langs & q->langs) != 0 &&
+	    tags_subset(q->required, cl->tags) && !search_excluded(m, q, i));
 }
 
 /* The first ranking rule that tells best from runner-up. */

@@ -10,8 +10,11 @@
 
 #include "matcher_int.h"
 
-#define GROW_MIN	8	/* entries, first allocation */
+#define GROW_MIN	2	/* entries, first allocation */
 #define TAB_MIN		16	/* slots, first table */
+
+static void	heap_order(struct matcher *, struct heap *,
+		    const struct heap_ops *, uint32_t);
 
 /* Make room for at least need entries of size sz; returns NULL on failure. */
 void *
@@ -33,52 +36,66 @@ util_grow(void *p, uint32_t *cap, uint32_t need, size_t sz)
 	return (np);
 }
 
-/* Place item at pos and tell the owner. */
+/* Does the entry at position a come before the one at b? */
+static inline int
+heap_before(const struct matcher *m, const struct heap *h,
+    const struct heap_ops *ops, uint32_t a, uint32_t b)
+{
+	if (h->k[a] != h->k[b])
+		return (h->k[a] < h->k[b]);
+	return (ops->less(m, h->v[a], h->v[b]));
+}
+
+/* Place item (with key) at pos and tell the owner. */
 static void
 heap_set(struct matcher *m, struct heap *h, const struct heap_ops *ops,
-    uint32_t pos, uint32_t item)
+    uint32_t pos, uint32_t item, uint64_t key)
 {
 	h->v[pos] = item;
+	h->k[pos] = key;
 	ops->setpos(m, h, item, pos);
 }
 
-/* Move the item at pos towards the root while it beats its parent. */
+/* Move the entry at pos towards the root while it beats its parent. */
 static void
 heap_up(struct matcher *m, struct heap *h, const struct heap_ops *ops,
     uint32_t pos)
 {
 	uint32_t	item = h->v[pos], parent;
+	uint64_t	key = h->k[pos];
 
 	while (pos > 0) {
 		parent = (pos - 1) / 2;
-		if (!ops->less(m, item, h->v[parent]))
+		if (key > h->k[parent] || (key == h->k[parent] &&
+		    !ops->less(m, item, h->v[parent])))
 			break;
-		heap_set(m, h, ops, pos, h->v[parent]);
+		heap_set(m, h, ops, pos, h->v[parent], h->k[parent]);
 		pos = parent;
 	}
-	heap_set(m, h, ops, pos, item);
+	heap_set(m, h, ops, pos, item, key);
 }
 
-/* Move the item at pos towards the leaves while a child beats it. */
+/* Move the entry at pos towards the leaves while a child beats it. */
 static void
 heap_down(struct matcher *m, struct heap *h, const struct heap_ops *ops,
     uint32_t pos)
 {
 	uint32_t	item = h->v[pos], child;
+	uint64_t	key = h->k[pos];
 
 	for (;;) {
 		child = 2 * pos + 1;
 		if (child >= h->n)
 			break;
-		if (child + 1 < h->n && ops->less(m, h->v[child + 1],
-		    h->v[child]))
+		if (child + 1 < h->n && heap_before(m, h, ops, child + 1, child))
 			child++;
-		if (!ops->less(m, h->v[child], item))
+		if (key < h->k[child] || (key == h->k[child] &&
+		    !ops->less(m, h->v[child], item)))
 			break;
-		heap_set(m, h, ops, pos, h->v[child]);
+		heap_set(m, h, ops, pos, h->v[child], h->k[child]);
 		pos = child;
 	}
-	heap_set(m, h, ops, pos, item);
+	heap_set(m, h, ops, pos, item, key);
 }
 
 /*
@@ -104,13 +121,20 @@ heap_reserve_aux(struct matcher *m, uint32_t n)
 int
 heap_reserve(struct matcher *m, struct heap *h, uint32_t need)
 {
-	uint32_t	*v;
+	uint64_t	*k;
+	uint32_t	*v, cap;
 
 	if (need <= h->cap)
 		return (MATCHER_OK);
-	if ((v = util_grow(h->v, &h->cap, need, sizeof *v)) == NULL)
+	cap = h->cap;
+	if ((k = util_grow(h->k, &cap, need, sizeof *k)) == NULL)
+		return (MATCHER_ENOMEM);
+	h->k = k;
+	cap = h->cap;
+	if ((v = util_grow(h->v, &cap, need, sizeof *v)) == NULL)
 		return (MATCHER_ENOMEM);
 	h->v = v;
+	h->cap = cap;
 	return (heap_reserve_aux(m, h->cap));
 }
 
@@ -121,7 +145,9 @@ heap_push(struct matcher *m, struct heap *h, const struct heap_ops *ops,
 {
 	if (heap_reserve(m, h, h->n + 1) != MATCHER_OK)
 		return (MATCHER_ENOMEM);
-	h->v[h->n++] = item;
+	h->v[h->n] = item;
+	h->k[h->n] = ops->key(m, item);
+	h->n++;
 	heap_up(m, h, ops, h->n - 1);
 	return (MATCHER_OK);
 }
@@ -137,8 +163,8 @@ heap_remove(struct matcher *m, struct heap *h, const struct heap_ops *ops,
 	h->n--;
 	if (pos == h->n)
 		return;
-	heap_set(m, h, ops, pos, h->v[h->n]);
-	heap_fix(m, h, ops, pos);
+	heap_set(m, h, ops, pos, h->v[h->n], h->k[h->n]);
+	heap_order(m, h, ops, pos);
 }
 
 /* Restore order after the key of the item at pos changed. */
@@ -146,7 +172,16 @@ void
 heap_fix(struct matcher *m, struct heap *h, const struct heap_ops *ops,
     uint32_t pos)
 {
-	if (pos > 0 && ops->less(m, h->v[pos], h->v[(pos - 1) / 2]))
+	h->k[pos] = ops->key(m, h->v[pos]);
+	heap_order(m, h, ops, pos);
+}
+
+/* Move the entry at pos up or down to where it belongs. */
+static void
+heap_order(struct matcher *m, struct heap *h, const struct heap_ops *ops,
+    uint32_t pos)
+{
+	if (pos > 0 && heap_before(m, h, ops, pos, (pos - 1) / 2))
 		heap_up(m, h, ops, pos);
 	else
 		heap_down(m, h, ops, pos);
@@ -178,10 +213,9 @@ heap_walk(struct matcher *m, const struct heap *h, const struct heap_ops *ops,
 			j = 2 * i + 1;
 			if (j >= n)
 				break;
-			if (j + 1 < n && ops->less(m, h->v[a[j + 1]],
-			    h->v[a[j]]))
+			if (j + 1 < n && heap_before(m, h, ops, a[j + 1], a[j]))
 				j++;
-			if (!ops->less(m, h->v[a[j]], h->v[a[i]]))
+			if (!heap_before(m, h, ops, a[j], a[i]))
 				break;
 			k = a[i], a[i] = a[j], a[j] = k;
 			i = j;
@@ -191,7 +225,7 @@ heap_walk(struct matcher *m, const struct heap *h, const struct heap_ops *ops,
 			a[n++] = c;
 			while (i > 0) {
 				p = (i - 1) / 2;
-				if (!ops->less(m, h->v[a[i]], h->v[a[p]]))
+				if (!heap_before(m, h, ops, a[i], a[p]))
 					break;
 				k = a[i], a[i] = a[p], a[p] = k;
 				i = p;
@@ -199,6 +233,17 @@ heap_walk(struct matcher *m, const struct heap *h, const struct heap_ops *ops,
 		}
 	}
 	return (NONE);
+}
+
+/* Release a heap's arrays. */
+void
+heap_free(struct heap *h)
+{
+	free(h->v);
+	free(h->k);
+	h->v = NULL;
+	h->k = NULL;
+	h->n = h->cap = 0;
 }
 
 /* Find the index whose key eq accepts, probing from hash h; NONE if absent. */
