@@ -4,8 +4,10 @@
  * Nothing we say is dropped.  A line goes into the conversation's outbox
  * with the next client_msg_id and stays there until peerd answers
  * MessageAccepted (peerd holds it from then on) or refuses it with an
- * Error (reported, never silently).  A line said before there is any
- * conversation waits in p->unsent and joins the next one.  When the
+ * Error (reported, never silently).  A requester's lines said before the
+ * first match wait in p->unsent and join it; any other line with no open
+ * conversation is refused, since words meant for one person must never
+ * reach another.  When the
  * connection drops, every outbox entry is marked unsent; after the resume
  * (Matched{resumed}), entries at or below last_client_msg_id were accepted
  * before the drop and are let go, the rest are sent again in order with
@@ -522,8 +524,9 @@ conv_flush(struct peer *p, struct peer_conv *c)
 
 /*
  * Say text (len bytes, UTF-8) in c, or in the current conversation if c is
- * NULL, or in the next one if there is none yet.  Returns 0, or -1 (after
- * telling the UI) if the text is too long or not UTF-8.
+ * NULL; a requester's lines before the first match wait for it.  Returns
+ * 0, or -1 (after telling the UI) if the text is too long, not UTF-8, or
+ * there is no conversation to say it in.
  */
 int
 peer_say(struct peer *p, struct peer_conv *c, const char *text, size_t len)
@@ -544,6 +547,16 @@ peer_say(struct peer *p, struct peer_conv *c, const char *text, size_t len)
 	}
 	if (c == NULL)
 		c = p->current;
+	if ((c == NULL || c->state == PEER_CONV_ENDED) &&
+	    (p->opts->cmd != PEER_CMD_REQUEST || p->nconv > 0)) {
+		/*
+		 * Only a requester's first words wait for a peer: a line meant
+		 * for a conversation that ended must never reach a new person.
+		 */
+		p->ui->error(p, c, NULL, "NOT_FOUND",
+		    "not sent: no conversation is open");
+		return (-1);
+	}
 	m = peer_xcalloc(1, sizeof *m + len + 1);
 	memcpy(m->text, text, len);
 	m->len = len;

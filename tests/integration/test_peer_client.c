@@ -422,8 +422,8 @@ child_start(struct harness *h, const char *first, ...)
 		argv[n++] = (char *)a;
 	va_end(ap);
 	argv[n] = NULL;
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	assert_true((c->pid = fork()) != -1);
 	if (c->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
