@@ -125,6 +125,7 @@ struct peer_conv {
 	struct peer_msgs	 outbox;	/* said, not yet accepted */
 	int			 peer_away;	/* PEER_RECONNECTING seen */
 	int			 peer_typing;
+	int			 held_full;	/* RATE_LIMITED: wait */
 	int			 ending;	/* End or Report wanted */
 	int			 report;	/* ending by Report */
 	char			*report_reason;

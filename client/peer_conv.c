@@ -163,6 +163,7 @@ peer_conv_lost(struct peer *p, struct peer_conv *c)
 	TAILQ_FOREACH(m, &c->outbox, entry)
 		m->req = 0;
 	c->end_req = 0;
+	c->held_full = 0;
 	c->peer_typing = 0;
 }
 
@@ -334,6 +335,7 @@ peer_conv_accepted(struct peer *p, Envelope *env)
 	}
 	explicit_bzero(m->text, m->len);
 	free(m);
+	conv_flush(p, c);
 }
 
 /* Delivered: the peer has read ours up to seq. */
@@ -349,6 +351,11 @@ peer_conv_delivered(struct peer *p, Envelope *env)
 		return;
 	c->delivered_seq = d->seq;
 	p->ui->delivered(p, c, d->seq);
+	if (c->held_full) {
+		/* The peer caught up: peerd has room again. */
+		c->held_full = 0;
+		conv_flush(p, c);
+	}
 }
 
 void
@@ -442,9 +449,19 @@ peer_conv_error(struct peer *p, uint64_t id, int code, const char *name,
 		TAILQ_FOREACH(m, &c->outbox, entry) {
 			if (m->req != id)
 				continue;
+			if (code == PEERD__V1__ERROR_CODE__RATE_LIMITED) {
+				/* Not refused, only early: keep it for later. */
+				m->req = 0;
+				c->held_full = 1;
+				p->ui->notice(p, "peerd holds many unread "
+				    "messages; the next waits until the peer "
+				    "catches up");
+				return (1);
+			}
 			TAILQ_REMOVE(&c->outbox, m, entry);
 			p->ui->error(p, c, m, name, text);
 			free(m);
+			conv_flush(p, c);
 			return (1);
 		}
 		if (c->end_req == id) {
@@ -484,7 +501,13 @@ peer_conv_resume_failed(struct peer *p, const char *name, const char *text)
 	p->ui->error(p, NULL, NULL, name, text);
 }
 
-/* Send what c has not sent on this connection: messages, then the End. */
+/*
+ * Send what c has not sent on this connection: the next message, or once
+ * every message is accepted, the End.  One message is in flight at a
+ * time, so a refused one (RATE_LIMITED) can be sent again with its own
+ * client_msg_id without a later one having overtaken it, and nothing is
+ * ever reordered or taken for a retransmission.
+ */
 static void
 conv_flush(struct peer *p, struct peer_conv *c)
 {
@@ -496,16 +519,16 @@ conv_flush(struct peer *p, struct peer_conv *c)
 
 	if (p->state != PEER_S_READY || c->state != PEER_CONV_ACTIVE)
 		return;
-	TAILQ_FOREACH(m, &c->outbox, entry) {
-		if (m->req != 0)
-			continue;
+	if ((m = TAILQ_FIRST(&c->outbox)) != NULL) {
+		if (m->req != 0 || c->held_full)
+			return;		/* one in flight, or peerd is full */
 		cm.conversation_id = c->id;
 		cm.client_msg_id = m->cmid;
 		cm.text = m->text;
 		env.body_case = PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE;
 		env.chat_message = &cm;
-		if ((m->req = peer_send(p, &env)) == 0)
-			return;		/* the connection is going */
+		m->req = peer_send(p, &env);
+		return;
 	}
 	if (!c->ending || c->end_req != 0)
 		return;

@@ -547,6 +547,12 @@ session_set_availability(struct peer *p, Envelope *env)
 
 	if (s == NULL || env->id != 0)
 		return;
+	/*
+	 * Our own SetAvailability is on its way and peerd applies it after
+	 * this push (the status we had before reconnecting): ours wins.
+	 */
+	if (p->avail_req != 0)
+		return;
 	p->status = s->status;
 	if (s->capacity != 0)
 		p->capacity = s->capacity;

@@ -733,6 +733,66 @@ test_requester_resume(void **state)
 	fake_free(f);
 }
 
+/*
+ * RATE_LIMITED on a message is not a refusal: the line waits until the
+ * peer's Delivered, then goes again with its own client_msg_id, and no
+ * later line overtakes it.
+ */
+static void
+test_rate_limited(void **state)
+{
+	struct harness	*h = *state;
+	struct fake	*f = fake_new(h);
+	struct child	*c;
+	Envelope	*env, *hello;
+
+	c = child_start(h, "request", "--no-key", NULL);
+	fake_accept(f, T_MS);
+	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
+	peerd__v1__envelope__free_unpacked(hello, NULL);
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_REQUEST_PEER);
+	fake_queue(f, env->id, 1, 0);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	child_expect(c, "queued position=1 eta_s=0");
+	fake_matched(f, 4, "Sam", NULL, 0, 0, 0, 0);
+	child_expect(c, "matched conversation=4 peer=Sam shared=");
+	child_say(c, "one");
+	child_say(c, "two");
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
+	assert_int_equal(env->chat_message->client_msg_id, 1);
+	fake_accepted(f, env->id, 4, 1, 1);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	child_expect(c, "accepted seq=1");
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
+	assert_int_equal(env->chat_message->client_msg_id, 2);
+	fake_error(f, env->id, PEERD__V1__ERROR_CODE__RATE_LIMITED,
+	    "too many unacknowledged messages", 0);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	child_say(c, "three");
+	fake_delivered(f, 4, 1);
+	child_expect(c, "delivered seq=1");
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
+	assert_int_equal(env->chat_message->client_msg_id, 2);
+	assert_string_equal(env->chat_message->text, "two");
+	fake_accepted(f, env->id, 4, 2, 2);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	child_expect(c, "accepted seq=2");
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
+	assert_int_equal(env->chat_message->client_msg_id, 3);
+	assert_string_equal(env->chat_message->text, "three");
+	fake_accepted(f, env->id, 4, 3, 3);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	child_expect(c, "accepted seq=3");
+	child_eof(c);
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_END_CONVERSATION);
+	fake_ok(f, env->id);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	child_expect(c, "ended conversation=4 reason=by_requester");
+	assert_int_equal(child_wait(c, T_MS), 0);
+	child_free(c);
+	fake_free(f);
+}
+
 /* A refused request prints the error line and exits 1; --no-key: no key. */
 static void
 test_requester_refused(void **state)
@@ -1158,6 +1218,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_requester_lines, setup,
 		    harness_teardown),
 		cmocka_unit_test_setup_teardown(test_requester_resume, setup,
+		    harness_teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limited, setup,
 		    harness_teardown),
 		cmocka_unit_test_setup_teardown(test_requester_refused, setup,
 		    harness_teardown),
