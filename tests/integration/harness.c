@@ -34,6 +34,7 @@
 #define HARNESS_START_TRIES	3	/* starts on fresh ports, at most */
 #define HARNESS_LOG_MAX		(8 << 20) /* bytes of peerd log read at most */
 #define HARNESS_DUMP_LINES	60	/* lines of log printed on failure */
+#define HARNESS_DIR_PREFIX	"peerd-test."	/* + creator pid + ".XXXXXX" */
 
 int64_t
 harness_now_ms(void)
@@ -323,6 +324,48 @@ harness_gen_certs(struct harness *h, const char *dir)
 	return (0);
 }
 
+/* nftw callback: remove one entry. */
+static int
+harness_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return (remove(path) == -1 ? -1 : 0);
+}
+
+/*
+ * Remove temp dirs left by test processes that died without tearing down
+ * (killed by a timeout, say).  Dir names carry the creator's pid, so a
+ * dir is only removed once its creator is gone; concurrent runs are safe.
+ */
+static void
+harness_sweep(const char *tmp)
+{
+	char		 path[HARNESS_PATH];
+	struct dirent	*de;
+	DIR		*d;
+	char		*end;
+	long		 pid;
+
+	if ((d = opendir(tmp)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, HARNESS_DIR_PREFIX,
+		    strlen(HARNESS_DIR_PREFIX)) != 0)
+			continue;
+		pid = strtol(de->d_name + strlen(HARNESS_DIR_PREFIX), &end,
+		    10);
+		if (pid <= 1 || *end != '.' || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (harness_path(path, tmp, de->d_name) == 0)
+			nftw(path, harness_rm, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	closedir(d);
+}
+
 struct harness *
 harness_new(void)
 {
@@ -345,7 +388,9 @@ harness_new(void)
 	}
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
 		tmp = "/tmp";
-	snprintf(h->dir, sizeof h->dir, "%s/peerd-test.XXXXXX", tmp);
+	harness_sweep(tmp);
+	snprintf(h->dir, sizeof h->dir, "%s/" HARNESS_DIR_PREFIX "%ld.XXXXXX",
+	    tmp, (long)getpid());
 	if (mkdtemp(h->dir) == NULL) {
 		fprintf(stderr, "harness: mkdtemp %s: %s\n", h->dir,
 		    strerror(errno));
@@ -369,16 +414,6 @@ harness_new(void)
 fail:
 	harness_free(h);
 	return (NULL);
-}
-
-/* nftw callback: remove one entry. */
-static int
-harness_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path) == -1 ? -1 : 0);
 }
 
 void

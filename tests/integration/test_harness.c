@@ -5,6 +5,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -15,6 +16,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -112,6 +115,36 @@ test_teardown_cleans_up(void **state)
 	assert_int_equal(stat(dir, &sb), -1);
 }
 
+/* A temp dir whose creating process died is swept by the next run. */
+static void
+test_stale_dir_swept(void **state)
+{
+	struct harness	*h;
+	struct stat	 sb;
+	char		 stale[HARNESS_PATH], live[HARNESS_PATH], *tmp;
+	pid_t		 pid;
+	int		 status;
+
+	(void)state;
+	if ((pid = fork()) == 0)
+		_exit(0);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = (char *)"/tmp";
+	snprintf(stale, sizeof stale, "%s/peerd-test.%ld.abcdef", tmp,
+	    (long)pid);
+	snprintf(live, sizeof live, "%s/peerd-test.%ld.abcdef", tmp,
+	    (long)getppid());
+	assert_int_equal(mkdir(stale, 0700), 0);
+	assert_int_equal(mkdir(live, 0700), 0);
+	assert_non_null(h = harness_new());
+	assert_int_equal(stat(stale, &sb), -1);
+	assert_int_equal(stat(live, &sb), 0);	/* its creator lives */
+	rmdir(live);
+	harness_free(h);
+}
+
 /* Log helpers: contains, count and wait see what peerd wrote. */
 static void
 test_log_helpers(void **state)
@@ -139,6 +172,7 @@ main(void)
 		    setup_nothing, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_cleans_up,
 		    setup_nothing, harness_teardown),
+		cmocka_unit_test(test_stale_dir_swept),
 		cmocka_unit_test_setup_teardown(test_log_helpers, setup,
 		    harness_teardown),
 	};
