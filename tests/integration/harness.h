@@ -218,6 +218,17 @@ uint64_t	 tclient_send_ping(struct tclient *c, uint64_t nonce);
  */
 Envelope	*tclient_recv(struct tclient *c, int body, int timeout_ms);
 
+/* A predicate on envelopes for tclient_recv_if(). */
+typedef int (*tclient_match)(const Envelope *env, void *arg);
+
+/*
+ * Wait up to timeout_ms for the first envelope match(env, arg) accepts;
+ * others stay queued.  Returns it (frame_free()), or NULL on timeout or
+ * close.
+ */
+Envelope	*tclient_recv_if(struct tclient *c, tclient_match match,
+		     void *arg, int timeout_ms);
+
 /*
  * Wait up to timeout_ms for the envelope answering request id (Envelope.id
  * == id, which must not be 0); envelopes with other ids stay queued.
@@ -227,6 +238,14 @@ Envelope	*tclient_recv_id(struct tclient *c, uint64_t id, int timeout_ms);
 
 /* Return how many envelopes are queued unread. */
 size_t		 tclient_queued(struct tclient *c);
+
+/*
+ * Run c's loop until everything sent has been written to the socket (the
+ * loop runs only inside tclient calls, so a frame sent with nothing waited
+ * for afterwards would otherwise sit in the output buffer).  Returns 0, or
+ * -1 if the connection closed or timeout_ms passed first.
+ */
+int		 tclient_flush(struct tclient *c, int timeout_ms);
 
 /* Return queued envelope i (0 = oldest) without taking it, or NULL. */
 const Envelope	*tclient_peek(struct tclient *c, size_t i);

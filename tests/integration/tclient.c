@@ -247,34 +247,41 @@ tclient_recv(struct tclient *c, int body, int timeout_ms)
 	return (env);
 }
 
-/* Index of the first queued envelope with Envelope.id == id, or -1. */
+/* Index of the first queued envelope match accepts, or -1. */
 static ssize_t
-tclient_find_id(struct tclient *c, uint64_t id)
+tclient_find_if(struct tclient *c, tclient_match match, void *arg)
 {
 	size_t	i;
 
 	for (i = 0; i < c->qlen; i++)
-		if (c->q[i]->id == id)
+		if (match(c->q[i], arg))
 			return ((ssize_t)i);
 	return (-1);
 }
 
+struct tclient_if {
+	tclient_match	 match;
+	void		*arg;
+};
+
 static int
-tclient_cond_recv_id(struct tclient *c, void *arg)
+tclient_cond_recv_if(struct tclient *c, void *arg)
 {
-	return (tclient_find_id(c, *(uint64_t *)arg) != -1 || c->closed);
+	struct tclient_if	*t = arg;
+
+	return (tclient_find_if(c, t->match, t->arg) != -1 || c->closed);
 }
 
 Envelope *
-tclient_recv_id(struct tclient *c, uint64_t id, int timeout_ms)
+tclient_recv_if(struct tclient *c, tclient_match match, void *arg,
+    int timeout_ms)
 {
-	Envelope	*env;
-	ssize_t		 i;
+	struct tclient_if	 t = { match, arg };
+	Envelope		*env;
+	ssize_t			 i;
 
-	if (id == 0)
-		return (NULL);
-	tclient_run(c, tclient_cond_recv_id, &id, timeout_ms);
-	if ((i = tclient_find_id(c, id)) == -1)
+	tclient_run(c, tclient_cond_recv_if, &t, timeout_ms);
+	if ((i = tclient_find_if(c, match, arg)) == -1)
 		return (NULL);
 	env = c->q[i];
 	memmove(&c->q[i], &c->q[i + 1], (c->qlen - i - 1) * sizeof *c->q);
@@ -282,10 +289,38 @@ tclient_recv_id(struct tclient *c, uint64_t id, int timeout_ms)
 	return (env);
 }
 
+static int
+tclient_match_id(const Envelope *env, void *arg)
+{
+	return (env->id == *(uint64_t *)arg);
+}
+
+Envelope *
+tclient_recv_id(struct tclient *c, uint64_t id, int timeout_ms)
+{
+	if (id == 0)
+		return (NULL);
+	return (tclient_recv_if(c, tclient_match_id, &id, timeout_ms));
+}
+
 size_t
 tclient_queued(struct tclient *c)
 {
 	return (c->qlen);
+}
+
+static int
+tclient_cond_flushed(struct tclient *c, void *arg)
+{
+	(void)arg;
+	return (c->closed || peerclient_pending(c->pc) == 0);
+}
+
+int
+tclient_flush(struct tclient *c, int timeout_ms)
+{
+	tclient_run(c, tclient_cond_flushed, NULL, timeout_ms);
+	return (!c->closed && peerclient_pending(c->pc) == 0 ? 0 : -1);
 }
 
 const Envelope *

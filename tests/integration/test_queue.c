@@ -1,0 +1,383 @@
+/*
+ * test_queue.c -- who gets matched and who waits: the right supporter among
+ * several with different tags, required tags nobody has, queue positions
+ * moving as others are served or leave, cancel, unknown tags, and no
+ * head-of-line blocking.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "frame.h"
+#include "people.h"
+
+#define BODY_(x)	PEERD__V1__ENVELOPE__BODY_ ## x
+#define ERR_(x)		PEERD__V1__ERROR_CODE__ ## x
+
+#define POSITION_MS	5000	/* ms: pushes come at most every 2 s */
+
+static int
+setup(void **state)
+{
+	return (world_setup(state));
+}
+
+/* Return 1 if tag is among the n strings of v. */
+static int
+has(char **v, size_t n, const char *tag)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], tag) == 0)
+			return (1);
+	return (0);
+}
+
+/* RequestPeer and expect QueueUpdate; return its position. */
+static uint32_t
+ask(struct tclient *r, const char *need, const char *prefer)
+{
+	Envelope	*env;
+	char		 buf[512];
+	uint32_t	 pos;
+
+	env = people_request(r, need, prefer, NULL, 0);
+	if (env == NULL || env->body_case != BODY_(QUEUE_UPDATE))
+		fprintf(stderr, "ask: got %s\n", people_describe(env, buf,
+		    sizeof buf));
+	assert_non_null(env);
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	pos = env->queue_update->position;
+	frame_free(env);
+	return (pos);
+}
+
+/*
+ * Read pushed QueueUpdates until one says position want (or time runs
+ * out).  Returns the last position seen (0 if none came).
+ */
+static uint32_t
+wait_position(struct tclient *r, const char *who, uint32_t want,
+    int timeout_ms)
+{
+	int64_t		 deadline = harness_now_ms() + timeout_ms, left;
+	Envelope	*env;
+	uint32_t	 last = 0;
+
+	for (;;) {
+		left = deadline - harness_now_ms();
+		if (left <= 0)
+			break;
+		env = tclient_recv(r, BODY_(QUEUE_UPDATE), (int)left);
+		if (env == NULL)
+			break;
+		assert_int_equal(env->id, 0);
+		last = env->queue_update->position;
+		frame_free(env);
+		if (last == want)
+			return (last);
+	}
+	fprintf(stderr, "wait_position: %s wanted %u, last pushed %u\n", who,
+	    want, last);
+	return (last);
+}
+
+/*
+ * Three supporters with different vetted tags: the one covering the
+ * required tag and sharing the preferred one is offered; the others hear
+ * nothing.
+ */
+static void
+test_match_right_supporter(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1, c2, c3;
+	struct tclient	*s1, *s2, *s3, *r;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &c1, "sup-bme", PEOPLE_TAG_BME, 1, 0),
+	    0);
+	assert_int_equal(world_cred(w, &c2, "sup-lgbtq", PEOPLE_TAG_LGBTQ, 1,
+	    0), 0);
+	assert_int_equal(world_cred(w, &c3, "sup-lgbtq-prison",
+	    PEOPLE_TAG_LGBTQ "," PEOPLE_TAG_PRISON, 1, 0), 0);
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	assert_non_null(s2 = people_supporter_available(w, &c2));
+	assert_non_null(s3 = people_supporter_available(w, &c3));
+
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(ask(r, PEOPLE_TAG_LGBTQ, PEOPLE_TAG_PRISON), 1);
+	assert_non_null(env = people_wait(s3, "sup-lgbtq-prison",
+	    BODY_(OFFER), PEOPLE_PUSH_MS));
+	assert_true(has(env->offer->shared, env->offer->n_shared,
+	    PEOPLE_TAG_LGBTQ));
+	assert_true(has(env->offer->shared, env->offer->n_shared,
+	    PEOPLE_TAG_PRISON));
+	assert_false(has(env->offer->shared, env->offer->n_shared,
+	    PEOPLE_TAG_BME));
+	frame_free(env);
+	assert_null(tclient_recv(s1, BODY_(OFFER), 500));
+	assert_null(tclient_recv(s2, BODY_(OFFER), 0));
+
+	tclient_free(r);
+	tclient_free(s1);
+	tclient_free(s2);
+	tclient_free(s3);
+}
+
+/*
+ * A required tag no available supporter has: queued with a position, no
+ * offer to the supporter who lacks it, even after a while.
+ */
+static void
+test_queue_need_unmet(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &c1, "sup-only-bme", PEOPLE_TAG_BME, 2,
+	    0), 0);
+	assert_non_null(s = people_supporter_available(w, &c1));
+	assert_non_null(r = people_requester(w, NULL));
+
+	assert_non_null(env = people_request(r, PEOPLE_TAG_PRISON, NULL, NULL,
+	    0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	assert_int_equal(env->queue_update->position, 1);
+	assert_int_equal(env->queue_update->compatible_supporters, 0);
+	assert_false(env->queue_update->relaxed);
+	frame_free(env);
+	assert_null(tclient_recv(s, BODY_(OFFER), 2500));
+	assert_null(tclient_recv(r, BODY_(MATCHED), 0));
+
+	/* Still queued: a second RequestPeer is BAD_STATE. */
+	env = people_request(r, PEOPLE_TAG_PRISON, NULL, NULL, 0);
+	assert_int_equal(people_code(env), ERR_(BAD_STATE));
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/*
+ * Three requesters need the same tag while its only supporter is away:
+ * positions 1, 2, 3.  The first is served, then the second cancels: the
+ * last one's position moves 3 -> 2 -> 1.
+ */
+static void
+test_queue_positions_move(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r1, *r2, *r3;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &c1, "sup-psy", PEOPLE_TAG_PSYCHOSIS, 1,
+	    0), 0);
+	assert_non_null(s = people_supporter(w, &c1));	/* AWAY */
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_non_null(r3 = people_requester(w, NULL));
+	assert_int_equal(ask(r1, PEOPLE_TAG_PSYCHOSIS, NULL), 1);
+	assert_int_equal(ask(r2, PEOPLE_TAG_PSYCHOSIS, NULL), 2);
+	assert_int_equal(ask(r3, PEOPLE_TAG_PSYCHOSIS, NULL), 3);
+	assert_null(tclient_recv(s, BODY_(OFFER), 300));
+
+	/* She comes: the longest waiting is offered and matched. */
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(people_accept(s, env->offer->offer_id), 0);
+	frame_free(env);
+	assert_non_null(env = people_wait(r1, "r1", BODY_(MATCHED),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_null(tclient_recv(r2, BODY_(MATCHED), 0));
+
+	/* The others move up. */
+	assert_int_equal(wait_position(r2, "r2", 1, POSITION_MS), 1);
+	assert_int_equal(wait_position(r3, "r3", 2, POSITION_MS), 2);
+
+	/* r2 leaves the queue: r3 is next. */
+	assert_int_equal(people_cancel(r2), 0);
+	assert_int_equal(wait_position(r3, "r3", 1, POSITION_MS), 1);
+	assert_null(tclient_recv(r3, BODY_(MATCHED), 0));
+
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(r3);
+	tclient_free(s);
+}
+
+/*
+ * CancelRequest: Ok while queued, BAD_STATE when not; a supporter who
+ * comes later is offered nothing.
+ */
+static void
+test_queue_cancel(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r;
+
+	assert_int_equal(world_cred(w, &c1, "sup-late", NULL, 1, 0), 0);
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_cancel(r), ERR_(BAD_STATE));
+	assert_int_equal(ask(r, NULL, NULL), 1);
+	assert_int_equal(people_cancel(r), 0);
+	assert_int_equal(people_cancel(r), ERR_(BAD_STATE));
+
+	assert_non_null(s = people_supporter_available(w, &c1));
+	assert_null(tclient_recv(s, BODY_(OFFER), PEOPLE_QUIET_MS));
+	assert_null(tclient_recv(r, BODY_(MATCHED), 0));
+
+	/* And the requester may ask again. */
+	assert_int_equal(ask(r, NULL, NULL), 1);
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/* Cancel while a supporter considers the request: the offer is withdrawn. */
+static void
+test_queue_cancel_withdraws_offer(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r;
+	Envelope	*env;
+	uint64_t	 offer;
+
+	assert_int_equal(world_cred(w, &c1, "sup-slow", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &c1));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(ask(r, NULL, NULL), 1);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	offer = env->offer->offer_id;
+	frame_free(env);
+
+	assert_int_equal(people_cancel(r), 0);
+	assert_int_equal(people_accept(s, offer), ERR_(NOT_FOUND));
+	assert_null(tclient_recv(r, BODY_(MATCHED), 500));
+	assert_null(tclient_recv(s, BODY_(MATCHED), 0));
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/* A tag not in the catalogue: UNKNOWN_TAG, connection kept, not queued. */
+static void
+test_queue_unknown_tag(void **state)
+{
+	struct world	*w = *state;
+	struct tclient	*r;
+	Envelope	*env;
+
+	assert_non_null(r = people_requester(w, NULL));
+	env = people_request(r, "qx-no-such-tag", NULL, NULL, 0);
+	assert_int_equal(people_code(env), ERR_(UNKNOWN_TAG));
+	assert_false(env->error->fatal);
+	frame_free(env);
+	env = people_request(r, NULL, "qx-nor-this", NULL, 0);
+	assert_int_equal(people_code(env), ERR_(UNKNOWN_TAG));
+	frame_free(env);
+
+	/* Not queued, connection alive. */
+	assert_int_equal(people_cancel(r), ERR_(BAD_STATE));
+	assert_int_equal(ask(r, PEOPLE_TAG_WARD, NULL), 1);
+	assert_false(tclient_closed(r));
+	tclient_free(r);
+}
+
+/*
+ * Head-of-line: an earlier requester nobody can serve does not hold up a
+ * later one who can be served.
+ */
+static void
+test_queue_no_head_of_line_blocking(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r1, *r2;
+	struct pconv	 cv;
+
+	assert_int_equal(world_cred(w, &c1, "sup-ward", PEOPLE_TAG_WARD, 1, 0),
+	    0);
+	assert_non_null(s = people_supporter_available(w, &c1));
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(ask(r1, PEOPLE_TAG_PRISON, NULL), 1);
+	assert_null(tclient_recv(s, BODY_(OFFER), 500));
+	assert_int_equal(people_match(r2, s, PEOPLE_TAG_WARD, NULL, &cv), 0);
+	assert_null(tclient_recv(r1, BODY_(MATCHED), 0));
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(s);
+}
+
+/* An urgent request is offered before an earlier ordinary one. */
+static void
+test_queue_urgent_first(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r1, *r2;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &c1, "sup-urg", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter(w, &c1));	/* AWAY */
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(ask(r1, NULL, NULL), 1);
+	env = people_request(r2, NULL, NULL, NULL, PREQ_URGENT);
+	assert_int_equal(people_code(env), 0);
+	assert_int_equal(env->queue_update->position, 1);
+	frame_free(env);
+
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_true(env->offer->urgent);
+	assert_int_equal(people_accept(s, env->offer->offer_id), 0);
+	frame_free(env);
+	assert_non_null(env = people_wait(r2, "urgent", BODY_(MATCHED),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_null(tclient_recv(r1, BODY_(MATCHED), 300));
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_match_right_supporter,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_need_unmet, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_positions_move,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_cancel, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_queue_cancel_withdraws_offer, setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_unknown_tag, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_queue_no_head_of_line_blocking, setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_urgent_first, setup,
+		    world_teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

@@ -1,0 +1,457 @@
+/*
+ * test_resume.c -- a side drops mid-conversation and comes back within the
+ * grace window: nothing lost, nothing duplicated; after the window the
+ * conversation ends; bad tokens are refused without ending the connection.
+ *
+ * The base config has grace 3 s.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "frame.h"
+#include "people.h"
+
+#define BODY_(x)	PEERD__V1__ENVELOPE__BODY_ ## x
+#define ERR_(x)		PEERD__V1__ERROR_CODE__ ## x
+#define END_(x)		PEERD__V1__END_REASON__ ## x
+#define PEER_(x)	PEERD__V1__PEER_STATE__ ## x
+
+#define NMSG		12	/* messages in the no-loss test */
+#define BEFORE		4	/* of them, received before the drop */
+#define TRAIL_MS	1000	/* ms listening for duplicates */
+
+static int
+setup(void **state)
+{
+	return (world_setup(state));
+}
+
+/* Messages one side received, in arrival order. */
+struct got {
+	uint64_t	 seq[64];
+	char		 text[64][32];
+	size_t		 n;
+};
+
+/* Take one ChatMessage of conv from c into g. */
+static int
+take(struct tclient *c, uint64_t conv, struct got *g, int timeout_ms)
+{
+	Envelope	*env;
+
+	if ((env = tclient_recv(c, BODY_(CHAT_MESSAGE), timeout_ms)) == NULL)
+		return (-1);
+	assert_int_equal(env->chat_message->conversation_id, conv);
+	assert_true(g->n < 64);
+	g->seq[g->n] = env->chat_message->seq;
+	snprintf(g->text[g->n], sizeof g->text[0], "%s",
+	    env->chat_message->text);
+	g->n++;
+	frame_free(env);
+	return (0);
+}
+
+/* Print what g holds (for a failing comparison). */
+static void
+got_dump(const struct got *g, const char *who)
+{
+	size_t	i;
+
+	fprintf(stderr, "%s received %zu:", who, g->n);
+	for (i = 0; i < g->n; i++)
+		fprintf(stderr, " [seq %llu \"%s\"]",
+		    (unsigned long long)g->seq[i], g->text[i]);
+	fprintf(stderr, "\n");
+}
+
+/* Expect PeerStatus{conv, state} pushed to c. */
+static void
+expect_status(struct tclient *c, const char *who, uint64_t conv, int st)
+{
+	Envelope	*env;
+
+	assert_non_null(env = people_wait(c, who, BODY_(PEER_STATUS),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->peer_status->conversation_id, conv);
+	assert_int_equal(env->peer_status->state, st);
+	frame_free(env);
+}
+
+/*
+ * Connect with Hello{role, cred, resume {token, last_seq}}; expect Welcome
+ * then Matched{resumed} for conv.  Returns the client; *m gets the Matched.
+ */
+static struct tclient *
+come_back(struct world *w, Peerd__V1__Role role, const struct pcred *cred,
+    const uint8_t *token, size_t len, uint64_t last_seq, uint64_t conv,
+    Envelope **m)
+{
+	struct tclient	*c;
+	struct presume	 res = { token, len, last_seq };
+	Envelope	*env;
+	char		 buf[512];
+
+	assert_non_null(c = tclient_connect(w->h));
+	env = people_hello(c, role, cred, NULL, &res, 1);
+	if (env == NULL || env->body_case != BODY_(WELCOME))
+		fprintf(stderr, "come_back: Hello got %s\n",
+		    people_describe(env, buf, sizeof buf));
+	assert_non_null(env);
+	assert_int_equal(env->body_case, BODY_(WELCOME));
+	frame_free(env);
+	assert_non_null(env = people_wait(c, "returning side", BODY_(MATCHED),
+	    PEOPLE_PUSH_MS));
+	assert_true(env->matched->resumed);
+	assert_int_equal(env->matched->conversation_id, conv);
+	*m = env;
+	return (c);
+}
+
+/*
+ * The supporter drops with messages in flight and resumes within grace
+ * from last_seq = the second-to-last message it saw (as if the last was
+ * lost): it then gets every later message once, in order; across the drop
+ * the texts and seqs are exactly 1..N, each once.  Its own accepted
+ * message is reported held (last_client_msg_id) and the requester's read
+ * mark (delivered_seq) survives.
+ */
+static void
+test_resume_supporter_no_loss(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	struct got	 got;
+	Envelope	*m;
+	uint64_t	 sent[NMSG + 1], sseq, last_seq;
+	char		 text[32];
+	size_t		 i;
+	int		 k;
+
+	memset(&got, 0, sizeof got);
+	assert_int_equal(world_cred(w, &cred, "sup-drop", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+
+	/* The supporter says something; the requester reads it. */
+	assert_int_equal(people_chat(s, cv.id, 1, "supporter-1", &sseq), 0);
+	assert_true(sseq > 0);
+	assert_non_null(m = people_wait_chat(r, cv.id, PEOPLE_PUSH_MS));
+	frame_free(m);
+	assert_int_equal(people_delivered(r, cv.id, sseq), 0);
+
+	/* BEFORE messages reach the supporter. */
+	for (k = 1; k <= BEFORE; k++) {
+		snprintf(text, sizeof text, "msg-%d", k);
+		assert_int_equal(people_chat(r, cv.id, k, text, &sent[k]), 0);
+		assert_int_equal(take(s, cv.id, &got, PEOPLE_PUSH_MS), 0);
+	}
+	assert_int_equal(people_delivered(s, cv.id, got.seq[BEFORE - 2]), 0);
+	/* Pretend the last one never arrived: forget it. */
+	got.n = BEFORE - 1;
+	last_seq = got.seq[BEFORE - 2];
+	harness_msleep(100);
+	tclient_free(s);		/* drop, no goodbye */
+
+	expect_status(r, "requester", cv.id, PEER_(PEER_RECONNECTING));
+	for (k = BEFORE + 1; k <= NMSG; k++) {
+		snprintf(text, sizeof text, "msg-%d", k);
+		assert_int_equal(people_chat(r, cv.id, k, text, &sent[k]), 0);
+		assert_true(sent[k] > sent[k - 1]);
+	}
+
+	s = come_back(w, PEERD__V1__ROLE__SUPPORTER, &cred, cv.stoken,
+	    cv.stoken_len, last_seq, cv.id, &m);
+	assert_int_equal(m->matched->last_client_msg_id, 1);
+	assert_int_equal(m->matched->delivered_seq, sseq);
+	assert_int_equal(m->matched->resume_token.len > 0 ?
+	    m->matched->resume_token.len : 32, 32);
+	frame_free(m);
+	expect_status(r, "requester", cv.id, PEER_(PEER_RESUMED));
+
+	/* Everything above last_seq, then listen for duplicates. */
+	while (take(s, cv.id, &got, got.n < NMSG ? PEOPLE_PUSH_MS :
+	    TRAIL_MS) == 0)
+		;
+	if (got.n != NMSG)
+		got_dump(&got, "supporter");
+	assert_int_equal(got.n, NMSG);
+	for (i = 0; i < NMSG; i++) {
+		snprintf(text, sizeof text, "msg-%zu", i + 1);
+		if (strcmp(got.text[i], text) != 0 ||
+		    got.seq[i] != sent[i + 1])
+			got_dump(&got, "supporter");
+		assert_string_equal(got.text[i], text);
+		assert_int_equal(got.seq[i], sent[i + 1]);
+	}
+
+	/* The conversation goes on both ways; a resend is not relayed. */
+	assert_int_equal(people_chat(s, cv.id, 1, "supporter-1", &sseq), 0);
+	assert_int_equal(sseq, 0);
+	assert_int_equal(people_chat(s, cv.id, 2, "supporter-2", &sseq), 0);
+	assert_true(sseq > sent[NMSG]);
+	assert_non_null(m = people_wait_chat(r, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(m->chat_message->text, "supporter-2");
+	frame_free(m);
+	assert_null(tclient_recv(r, BODY_(CHAT_MESSAGE), 300));
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/*
+ * The requester drops and resumes with its token: it gets what the
+ * supporter sent meanwhile, once each; its own unacknowledged messages
+ * are held for it (last_client_msg_id).
+ */
+static void
+test_resume_requester(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	struct got	 got;
+	Envelope	*m;
+	uint64_t	 seq[6], last_seq;
+	char		 text[32];
+	int		 k;
+
+	memset(&got, 0, sizeof got);
+	assert_int_equal(world_cred(w, &cred, "sup-stay", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+
+	assert_int_equal(people_chat(s, cv.id, 1, "s-1", &seq[1]), 0);
+	assert_int_equal(take(r, cv.id, &got, PEOPLE_PUSH_MS), 0);
+	last_seq = got.seq[0];
+	assert_int_equal(people_chat(r, cv.id, 7, "r-7", NULL), 0);
+	harness_msleep(100);
+	tclient_free(r);
+
+	expect_status(s, "supporter", cv.id, PEER_(PEER_RECONNECTING));
+	for (k = 2; k <= 5; k++) {
+		snprintf(text, sizeof text, "s-%d", k);
+		assert_int_equal(people_chat(s, cv.id, k, text, &seq[k]), 0);
+	}
+	r = come_back(w, PEERD__V1__ROLE__REQUESTER, NULL, cv.rtoken,
+	    cv.rtoken_len, last_seq, cv.id, &m);
+	assert_int_equal(m->matched->last_client_msg_id, 7);
+	frame_free(m);
+	expect_status(s, "supporter", cv.id, PEER_(PEER_RESUMED));
+	while (take(r, cv.id, &got, got.n < 5 ? PEOPLE_PUSH_MS : TRAIL_MS) ==
+	    0)
+		;
+	if (got.n != 5)
+		got_dump(&got, "requester");
+	assert_int_equal(got.n, 5);
+	for (k = 1; k <= 5; k++) {
+		snprintf(text, sizeof text, "s-%d", k);
+		assert_string_equal(got.text[k - 1], text);
+		assert_int_equal(got.seq[k - 1], seq[k]);
+	}
+	/* The supporter had the requester's message before the drop. */
+	assert_non_null(m = people_wait_chat(s, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(m->chat_message->text, "r-7");
+	frame_free(m);
+	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), 300));
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/*
+ * No return within grace: the side still there gets END_PEER_GONE (not
+ * before grace, not much after), and the late token is refused with
+ * RESUME_FAILED on a connection that otherwise works.
+ */
+static void
+test_resume_after_grace(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	struct presume	 res;
+	Envelope	*env;
+	int64_t		 t0, dt;
+
+	assert_int_equal(world_cred(w, &cred, "sup-gone", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	tclient_free(s);
+	t0 = harness_now_ms();
+	expect_status(r, "requester", cv.id, PEER_(PEER_RECONNECTING));
+	assert_int_equal(people_chat(r, cv.id, 1, "are you there?", NULL), 0);
+
+	assert_non_null(env = people_wait(r, "requester",
+	    BODY_(END_CONVERSATION), (PEOPLE_GRACE_S + 4) * 1000));
+	dt = harness_now_ms() - t0;
+	assert_int_equal(env->end_conversation->conversation_id, cv.id);
+	assert_int_equal(env->end_conversation->reason, END_(END_PEER_GONE));
+	frame_free(env);
+	assert_true(dt >= PEOPLE_GRACE_S * 1000 - 500);
+
+	/* Too late. */
+	assert_non_null(s = tclient_connect(w->h));
+	res.token = cv.stoken;
+	res.len = cv.stoken_len;
+	res.last_seq = 0;
+	assert_non_null(env = people_hello(s, PEERD__V1__ROLE__SUPPORTER,
+	    &cred, NULL, &res, 1));
+	assert_int_equal(env->body_case, BODY_(WELCOME));
+	frame_free(env);
+	assert_non_null(env = people_wait(s, "late supporter", BODY_(ERROR),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(RESUME_FAILED));
+	assert_false(env->error->fatal);
+	frame_free(env);
+	assert_null(tclient_recv(s, BODY_(MATCHED), 300));
+	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), 0));
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+	assert_int_equal(people_chat(r, cv.id, 2, "hello?", NULL),
+	    ERR_(NOT_FOUND));
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/*
+ * Unknown tokens and the other side's token: RESUME_FAILED, not fatal,
+ * and the live conversation does not notice.
+ */
+static void
+test_resume_bad_tokens(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s, *x;
+	struct pconv	 cv;
+	struct presume	 res;
+	Envelope	*env;
+	uint8_t		 junk[32];
+
+	assert_int_equal(world_cred(w, &cred, "sup-tok", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+
+	/* Random bytes. */
+	memset(junk, 0x5a, sizeof junk);
+	res.token = junk;
+	res.len = sizeof junk;
+	res.last_seq = 0;
+	assert_non_null(x = tclient_connect(w->h));
+	assert_non_null(env = people_hello(x, PEERD__V1__ROLE__REQUESTER,
+	    NULL, NULL, &res, 1));
+	assert_int_equal(env->body_case, BODY_(WELCOME));
+	frame_free(env);
+	assert_non_null(env = people_wait(x, "x", BODY_(ERROR),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(RESUME_FAILED));
+	assert_false(env->error->fatal);
+	frame_free(env);
+	tclient_free(x);
+
+	/* The supporter's token presented by a requester. */
+	res.token = cv.stoken;
+	res.len = cv.stoken_len;
+	assert_non_null(x = tclient_connect(w->h));
+	assert_non_null(env = people_hello(x, PEERD__V1__ROLE__REQUESTER,
+	    NULL, NULL, &res, 1));
+	assert_int_equal(env->body_case, BODY_(WELCOME));
+	frame_free(env);
+	assert_non_null(env = people_wait(x, "x", BODY_(ERROR),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(RESUME_FAILED));
+	frame_free(env);
+	assert_null(tclient_recv(x, BODY_(MATCHED), 300));
+	assert_null(tclient_recv(x, BODY_(CHAT_MESSAGE), 0));
+
+	/* Nothing leaked to x; the real pair carries on undisturbed. */
+	assert_int_equal(people_chat(s, cv.id, 1, "private", NULL), 0);
+	assert_non_null(env = people_wait_chat(r, cv.id, PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_null(tclient_recv(x, BODY_(CHAT_MESSAGE), 300));
+	assert_null(tclient_recv(r, BODY_(PEER_STATUS), 0));
+	assert_null(tclient_recv(s, BODY_(PEER_STATUS), 0));
+	tclient_free(x);
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/*
+ * After END_PEER_GONE a requester who asks again on the same connection
+ * keeps the enqueue time of the first request: ahead of one who came
+ * later.
+ */
+static void
+test_resume_gone_requeue_front(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1, c2;
+	struct tclient	*r1, *r2, *s1, *s2;
+	struct pconv	 cv;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &c1, "sup-leaves", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &c2, "sup-next", NULL, 1, 0), 0);
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(people_match(r1, s1, NULL, NULL, &cv), 0);
+	assert_non_null(env = people_request(r2, NULL, NULL, NULL, 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	frame_free(env);
+
+	tclient_free(s1);
+	assert_non_null(env = people_wait(r1, "r1", BODY_(END_CONVERSATION),
+	    (PEOPLE_GRACE_S + 4) * 1000));
+	assert_int_equal(env->end_conversation->reason, END_(END_PEER_GONE));
+	frame_free(env);
+
+	assert_non_null(env = people_request(r1, NULL, NULL, NULL, 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	assert_int_equal(env->queue_update->position, 1);
+	frame_free(env);
+
+	assert_non_null(s2 = people_supporter_available(w, &c2));
+	assert_non_null(env = people_wait(s2, "s2", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(people_accept(s2, env->offer->offer_id), 0);
+	frame_free(env);
+	assert_non_null(env = people_wait(r1, "r1", BODY_(MATCHED),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_null(tclient_recv(r2, BODY_(MATCHED), 0));
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(s2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_resume_supporter_no_loss,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_requester, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_after_grace, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_bad_tokens, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_gone_requeue_front,
+		    setup, world_teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
