@@ -123,7 +123,7 @@ matcher_new(const struct matcher_tag_def *defs, size_t n)
 		return (NULL);
 	if ((m = calloc(1, sizeof *m)) == NULL)
 		return (NULL);
-	if (explain_catalogue(m, defs, n) != MATCHER_OK) {
+	if (report_catalogue(m, defs, n) != MATCHER_OK) {
 		free(m);
 		return (NULL);
 	}
@@ -140,7 +140,7 @@ matcher_free(struct matcher *m)
 	queue_free(m);
 	block_free(m);
 	search_free(m);
-	explain_free(m);
+	report_free(m);
 	free(m->dirtysups);
 	free(m->dirtyreqs);
 	free(m);
@@ -167,7 +167,7 @@ matcher_set_catalogue(struct matcher *m, const struct matcher_tag_def *defs,
 		    tags_or(m->reqs[i].required, m->reqs[i].preferred)))
 			return (MATCHER_EINVAL);
 	}
-	return (explain_catalogue(m, defs, n));
+	return (report_catalogue(m, defs, n));
 }
 
 /* Add a supporter. */
@@ -473,7 +473,7 @@ matcher_next(struct matcher *m, uint64_t now, struct matcher_proposal *out)
 	    tags_or(r->required, r->preferred));
 	out->decided_by = rule;
 	out->relaxed = r->relaxed;
-	explain_write(m, out, q.required, q.preferred,
+	report_write(m, out, q.required, q.preferred,
 	    m->clss[m->sups[s].cls].tags);
 	return (1);
 }

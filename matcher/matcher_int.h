@@ -364,11 +364,11 @@ int		 block_add(struct matcher *, uint64_t, uint64_t);
 int		 block_has(const struct matcher *, uint64_t, uint64_t);
 void		 block_free(struct matcher *);
 
-/* explain.c */
-int		 explain_catalogue(struct matcher *,
+/* report.c */
+int		 report_catalogue(struct matcher *,
 		     const struct matcher_tag_def *, size_t);
-void		 explain_free(struct matcher *);
-void		 explain_write(const struct matcher *, struct matcher_proposal *,
+void		 report_free(struct matcher *);
+void		 report_write(const struct matcher *, struct matcher_proposal *,
 		     tags_t, tags_t, tags_t);
 
 #endif /* MATCHER_INT_H */
