@@ -392,7 +392,8 @@ refuse:
  * role, carrying a tag not in the catalogue), CREDENTIAL_EXPIRED (expired
  * or not yet valid), CREDENTIAL_REVOKED, INTERNAL.  On success attaches
  * the verified credential or the requester's continuity key to c->auth;
- * auth_free releases it.
+ * auth_free releases it.  Either way the bytes of Hello.requester_key and
+ * Hello.credential (a bearer token) are wiped: nothing later needs them.
  */
 ErrorCode
 auth_hello(struct conn *c, const Hello *h, Role *role, char *why,
@@ -411,8 +412,13 @@ auth_hello(struct conn *c, const Hello *h, Role *role, char *why,
 		break;
 	default:
 		snprintf(why, len, "unknown role %d", (int)h->role);
-		return (ERR(BAD_MESSAGE));
+		code = ERR(BAD_MESSAGE);
+		break;
 	}
+	if (h->requester_key.data != NULL)
+		OPENSSL_cleanse(h->requester_key.data, h->requester_key.len);
+	if (h->credential.data != NULL)
+		OPENSSL_cleanse(h->credential.data, h->credential.len);
 	if (code != 0) {
 		auth_free(c);
 		return (code);

@@ -87,21 +87,35 @@ conf_with_secret(const uint8_t *secret, size_t n)
 	return (text);
 }
 
-/* Run auth_hello on a fresh conn; return the code, *cp the conn. */
+/*
+ * Run auth_hello on c with copies of cred and rkey (auth_hello wipes
+ * them, which is checked here); return the code.
+ */
 static ErrorCode
 hello(struct conn *c, Role role, const uint8_t *cred, size_t credlen,
     const uint8_t *rkey, size_t rkeylen, Role *got, char *why, size_t len)
 {
-	Hello	h = PEERD__V1__HELLO__INIT;
+	Hello		h = PEERD__V1__HELLO__INIT;
+	uint8_t		credcopy[CRED_MAX + 1], keycopy[64];
+	const uint8_t	zero[CRED_MAX + 1] = { 0 };
+	ErrorCode	code;
 
+	assert_true(credlen <= sizeof credcopy && rkeylen <= sizeof keycopy);
+	if (credlen != 0)
+		memcpy(credcopy, cred, credlen);
+	if (rkeylen != 0)
+		memcpy(keycopy, rkey, rkeylen);
 	h.protocol_version = PEERD_PROTOCOL;
 	h.role = role;
-	h.credential.data = (uint8_t *)cred;
+	h.credential.data = credlen != 0 ? credcopy : NULL;
 	h.credential.len = credlen;
-	h.requester_key.data = (uint8_t *)rkey;
+	h.requester_key.data = rkeylen != 0 ? keycopy : NULL;
 	h.requester_key.len = rkeylen;
 	why[0] = '\0';
-	return (auth_hello(c, &h, got, why, len));
+	code = auth_hello(c, &h, got, why, len);
+	assert_memory_equal(credcopy, zero, credlen);
+	assert_memory_equal(keycopy, zero, rkeylen);
+	return (code);
 }
 
 /* Return the continuity key of a requester presenting key (32 bytes). */
@@ -503,6 +517,44 @@ test_cred_revoked(void **state)
 	assert_false(revoke_is_revoked("gone-1"));
 }
 
+/* The revocation mirror keeps only valid ids, and at most 100,000. */
+static void
+test_revoke_bounds(void **state)
+{
+	char	id[128];
+	int	i;
+
+	(void)state;
+	memset(id, 'a', sizeof id);
+	id[CRED_ID_MAX + 1] = '\0';
+	assert_int_equal(revoke_add(id), -1);		/* 65 bytes */
+	assert_false(revoke_is_revoked(id));
+	id[CRED_ID_MAX] = '\0';
+	assert_int_equal(revoke_add(id), 0);		/* 64 bytes */
+	assert_true(revoke_is_revoked(id));
+	assert_int_equal(revoke_add(""), -1);
+	assert_int_equal(revoke_add("bad id"), -1);
+	assert_int_equal(revoke_add("bad/id"), -1);
+	assert_int_equal(revoke_add("caf\xc3\xa9"), -1);
+	assert_false(revoke_is_revoked("bad id"));
+	assert_false(revoke_is_revoked(NULL));
+	assert_int_equal(revoke_add(id), 0);		/* again: no change */
+
+	for (i = 1; i < 100000; i++) {
+		snprintf(id, sizeof id, "id-%d", i);
+		assert_int_equal(revoke_add(id), 0);
+	}
+	assert_int_equal(revoke_add("one-too-many"), -1);
+	assert_false(revoke_is_revoked("one-too-many"));
+	assert_true(revoke_is_revoked("id-1"));
+	assert_true(revoke_is_revoked("id-99999"));
+	assert_false(revoke_is_revoked("id-100000"));
+	revoke_stop();
+	assert_false(revoke_is_revoked("id-1"));
+	assert_int_equal(revoke_add("one-too-many"), 0);
+	revoke_stop();
+}
+
 /* Without signing_pubkey supporters and operators are refused. */
 static void
 test_cred_no_key(void **state)
@@ -554,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_cred_refused),
 		cmocka_unit_test(test_cred_revoked),
 		cmocka_unit_test(test_cred_no_key),
+		cmocka_unit_test(test_revoke_bounds),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));
