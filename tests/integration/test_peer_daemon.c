@@ -7,7 +7,11 @@
  * peerd with its public half, and signs the supporter credential with it.
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -52,6 +56,8 @@ struct child {
 	size_t	 len;
 };
 
+static int	child_port;	/* 0: peerd's own port */
+
 /* Start $PEER_BIN against h's peerd with args (NULL-terminated). */
 static struct child *
 child_start(struct harness *h, const char *errname, const char *first, ...)
@@ -65,7 +71,8 @@ child_start(struct harness *h, const char *errname, const char *first, ...)
 	if (h->peer_bin == NULL)
 		fail_msg("PEER_BIN is not set (make test sets it)");
 	assert_non_null(c = calloc(1, sizeof *c));
-	snprintf(server, sizeof server, "127.0.0.1:%d", h->port);
+	snprintf(server, sizeof server, "127.0.0.1:%d",
+	    child_port != 0 ? child_port : h->port);
 	tpath(err, sizeof err, h->dir, errname);
 	argv[n++] = (char *)h->peer_bin;
 	argv[n++] = (char *)"--server";
@@ -189,6 +196,112 @@ child_free(struct child *c)
 	child_eof(c);
 	close(c->out);
 	free(c);
+}
+
+/* ---- a TCP relay that can be cut, for drops and resumes ----------------- */
+
+/* Relay bytes between two sockets until either closes. */
+static void
+relay(int a, int b)
+{
+	struct pollfd	pfd[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
+	char		buf[16384];
+	ssize_t		n;
+	int		i;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) <= 0)
+			return;
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			n = read(pfd[i].fd, buf, sizeof buf);
+			if (n <= 0 || write(pfd[1 - i].fd, buf, (size_t)n) != n)
+				return;
+		}
+	}
+}
+
+/*
+ * Fork a relay from 127.0.0.1:port to peerd: each accepted connection is
+ * relayed by a child of the relay process.  Killing the returned process
+ * group cuts every relayed connection at once.
+ */
+static pid_t
+proxy_start(struct harness *h, int port)
+{
+	struct sockaddr_in	 sin;
+	pid_t			 pid;
+	int			 lfd, cfd, sfd, one = 1;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	sin.sin_port = htons((uint16_t)port);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_true((pid = fork()) != -1);
+	if (pid > 0) {
+		close(lfd);
+		return (pid);
+	}
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Hold no copy of the test's pipes: a child's stdin must reach EOF. */
+	for (cfd = 3; cfd < 1024; cfd++) {
+		if (cfd != lfd)
+			close(cfd);
+	}
+	signal(SIGCHLD, SIG_IGN);
+	for (;;) {
+		if ((cfd = accept(lfd, NULL, NULL)) == -1)
+			_exit(1);
+		sfd = socket(AF_INET, SOCK_STREAM, 0);
+		sin.sin_port = htons((uint16_t)h->port);
+		if (sfd == -1 || connect(sfd, (struct sockaddr *)&sin,
+		    sizeof sin) == -1) {
+			close(cfd);
+			continue;
+		}
+		if (fork() == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			close(lfd);
+			relay(cfd, sfd);
+			_exit(0);
+		}
+		close(cfd);
+		close(sfd);
+	}
+}
+
+/* Cut the relay and every connection through it. */
+static void
+proxy_stop(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Return a free TCP port on 127.0.0.1. */
+static int
+free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			fd, port;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return (port);
 }
 
 /* ---- set-up: a signing key, peerd trusting it, a supporter credential -- */
@@ -446,6 +559,69 @@ test_supporter_end_and_gone(void **state)
 	child_free(s);
 }
 
+/*
+ * The supporter's connection is cut mid-conversation: the requester sees
+ * peer-reconnecting and keeps writing (peerd holds it); the supporter
+ * reconnects by itself, resumes, receives what it missed exactly once,
+ * and the requester sees resumed.
+ */
+static void
+test_drop_and_resume(void **state)
+{
+	struct harness	*h = *state;
+	struct child	*r, *s;
+	char		 cred[HARNESS_PATH], conv[64], want[128];
+	const char	*line;
+	pid_t		 proxy;
+	int		 port = free_port();
+
+	tpath(cred, sizeof cred, h->dir, "sam.cred");
+	proxy = proxy_start(h, port);
+	child_port = port;
+	s = child_start(h, "sup.err", "support", "--credential", cred,
+	    "--auto-accept", NULL);
+	child_port = 0;
+	harness_msleep(500);
+	r = child_start(h, "req.err", "request", "--no-key", NULL);
+	child_expect(r, "queued position=");
+	child_expect(s, "offer id=");
+	line = child_expect(s, "matched conversation=");
+	snprintf(conv, sizeof conv, "%s", field(line, "conversation="));
+	child_expect(r, "matched conversation=");
+	child_say(s, "hello");
+	assert_string_equal(child_expect(s, "accepted "), "accepted seq=1");
+	child_expect(r, "message ");
+	assert_string_equal(child_expect(s, "delivered "), "delivered seq=1");
+
+	proxy_stop(proxy);
+	assert_string_equal(child_expect(r, "peer-"), "peer-reconnecting");
+	child_say(r, "are you still there?");
+	assert_string_equal(child_expect(r, "accepted "), "accepted seq=2");
+	proxy = proxy_start(h, port);
+	assert_string_equal(child_expect(r, "resumed"), "resumed");
+	snprintf(want, sizeof want, "message conversation=%s seq=2 "
+	    "text=are you still there?", conv);
+	assert_string_equal(child_expect(s, "message "), want);
+	assert_string_equal(child_expect(r, "delivered "), "delivered seq=2");
+	child_say(s, "yes, my connection dropped");
+	assert_string_equal(child_expect(s, "accepted "), "accepted seq=3");
+	snprintf(want, sizeof want, "message conversation=%s seq=3 "
+	    "text=yes, my connection dropped", conv);
+	assert_string_equal(child_expect(r, "message "), want);
+	assert_string_equal(child_expect(s, "delivered "), "delivered seq=3");
+	child_eof(r);
+	snprintf(want, sizeof want, "ended conversation=%s "
+	    "reason=by_requester", conv);
+	assert_string_equal(child_expect(r, "ended "), want);
+	assert_string_equal(child_expect(s, "ended "), want);
+	assert_int_equal(child_wait(r, T_MS), 0);
+	child_eof(s);
+	assert_int_equal(child_wait(s, T_MS), 0);
+	child_free(r);
+	child_free(s);
+	proxy_stop(proxy);
+}
+
 int
 main(void)
 {
@@ -460,6 +636,8 @@ main(void)
 		    harness_teardown),
 		cmocka_unit_test_setup_teardown(test_supporter_end_and_gone,
 		    setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_drop_and_resume, setup,
+		    harness_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
