@@ -93,8 +93,11 @@ static const char peer_help_text[] =
 "\n"
 "Interactive mode: type and press Enter to send; /help lists commands.\n"
 "\n"
+"SIGINT, SIGTERM, SIGHUP: end the conversation and leave (a second one:\n"
+"at once).\n"
+"\n"
 "Exit status: 0 done, 1 error (refused, or the connection was lost for\n"
-"good), 2 usage, 3 --timeout passed.\n";
+"good), 2 usage, 3 --timeout passed.  See client/PEER.md.\n";
 
 enum {
 	OPT_SERVER = 256,
@@ -449,7 +452,7 @@ peer_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	m->p->ui->notice(m->p, sig == SIGINT ? "interrupted; ending the "
 	    "conversation" : "asked to stop; ending the conversation");
-	peer_leave(m->p, PEER_EXIT_ERROR);
+	peer_leave(m->p, PEER_EXIT_OK);
 }
 
 int
