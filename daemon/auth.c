@@ -181,6 +181,9 @@ auth_init(char **why)
 		    "msg=\"requester_secret_file is not set: requester "
 		    "continuity keys will not survive a restart\"");
 	}
+	log_info("event=auth_ready signing_key=%s requester_secret=%s",
+	    auth_pubkey != NULL ? "loaded" : "none",
+	    conf.requester_secret_file != NULL ? "file" : "random");
 	return (0);
 }
 
