@@ -552,6 +552,13 @@ Envelope *
 people_request(struct tclient *c, const char *need, const char *prefer,
     const char *langs, int flags)
 {
+	return (people_request_relax(c, need, prefer, langs, flags, 0));
+}
+
+Envelope *
+people_request_relax(struct tclient *c, const char *need, const char *prefer,
+    const char *langs, int flags, uint32_t relax_after_s)
+{
 	Peerd__V1__RequestPeer	 rp = PEERD__V1__REQUEST_PEER__INIT;
 	Envelope		 env = PEERD__V1__ENVELOPE__INIT;
 	char			 nw[PEOPLE_LIST_MAX][PEOPLE_WORD_MAX];
@@ -579,6 +586,7 @@ people_request(struct tclient *c, const char *need, const char *prefer,
 	rp.languages = lp;
 	rp.urgent = (flags & PREQ_URGENT) != 0;
 	rp.prefer_previous = (flags & PREQ_PREVIOUS) != 0;
+	rp.relax_after_s = relax_after_s;
 	env.body_case = PEERD__V1__ENVELOPE__BODY_REQUEST_PEER;
 	env.request_peer = &rp;
 	return (people_call(c, &env, HARNESS_IO_MS));
@@ -691,6 +699,22 @@ people_chat(struct tclient *c, uint64_t conv, uint64_t cmid, const char *text,
 	}
 	frame_free(rep);
 	return (r);
+}
+
+uint64_t
+people_chat_send(struct tclient *c, uint64_t conv, uint64_t cmid,
+    const char *text)
+{
+	Peerd__V1__ChatMessage	 cm = PEERD__V1__CHAT_MESSAGE__INIT;
+	Envelope		 env = PEERD__V1__ENVELOPE__INIT;
+
+	cm.conversation_id = conv;
+	cm.client_msg_id = cmid;
+	cm.text = (char *)text;
+	env.id = peerclient_next_id(tclient_pc(c));
+	env.body_case = PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE;
+	env.chat_message = &cm;
+	return (tclient_send(c, &env) == PEERCLIENT_OK ? env.id : 0);
 }
 
 int

@@ -53,7 +53,7 @@
 #define PEOPLE_PRESENCE_TTL_S	5	/* presence_ttl (its minimum) */
 
 #define PEOPLE_PUSH_MS		5000	/* ms, a pushed frame due "soon" */
-#define PEOPLE_QUIET_MS		1500	/* ms, listening for what must not come */
+#define PEOPLE_QUIET_MS		1000	/* ms, listening for what must not come */
 #define PEOPLE_TOKEN_MAX	64	/* bytes of a resume token kept */
 
 /* The tag catalogue every world has (names picked to be easy to grep). */
@@ -181,6 +181,11 @@ const char	*people_code_name(int code);
 Envelope	*people_request(struct tclient *c, const char *need,
 		     const char *prefer, const char *langs, int flags);
 
+/* people_request() with RequestPeer.relax_after_s set. */
+Envelope	*people_request_relax(struct tclient *c, const char *need,
+		     const char *prefer, const char *langs, int flags,
+		     uint32_t relax_after_s);
+
 int		 people_cancel(struct tclient *c);
 int		 people_avail(struct tclient *c,
 		     Peerd__V1__SupporterStatus status, uint32_t capacity);
@@ -196,6 +201,14 @@ int		 people_report(struct tclient *c, uint64_t conv,
  */
 int		 people_chat(struct tclient *c, uint64_t conv, uint64_t cmid,
 		     const char *text, uint64_t *seq);
+
+/*
+ * Queue ChatMessage{conv, cmid, text} without waiting for the reply (for
+ * pipelining; the reply is read later with tclient_recv_id).  Returns the
+ * envelope id used, 0 on error.
+ */
+uint64_t	 people_chat_send(struct tclient *c, uint64_t conv,
+		     uint64_t cmid, const char *text);
 
 /* Notifications (no reply): return 0 once written, -1 on error. */
 int		 people_delivered(struct tclient *c, uint64_t conv,

@@ -29,6 +29,12 @@ setup(void **state)
 }
 
 static int
+setup_held(void **state)
+{
+	return (world_setup_extra(state, "max_held_messages 5\n"));
+}
+
+static int
 setup_short_text(void **state)
 {
 	return (world_setup_extra(state, "max_text 100\n"));
@@ -393,6 +399,7 @@ test_conv_stranger_refused(void **state)
 	struct pcred	 cred, cred2;
 	struct tclient	*r, *s, *x, *s2;
 	struct pconv	 cv;
+	Envelope	*env;
 	int		 code;
 
 	assert_int_equal(world_cred(w, &cred, "sup-gus", NULL, 1, 0), 0);
@@ -411,6 +418,19 @@ test_conv_stranger_refused(void **state)
 	assert_int_equal(code, ERR_(NOT_FOUND));
 	code = people_report(s2, cv.id, "abusive");
 	assert_int_equal(code, ERR_(NOT_FOUND));
+	/* Notifications too: an Error, nothing forwarded. */
+	assert_int_equal(people_typing(x, cv.id, 1), 0);
+	assert_non_null(env = people_wait(x, "stranger", BODY_(ERROR),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(NOT_FOUND));
+	frame_free(env);
+	assert_int_equal(people_delivered(s2, cv.id, 1), 0);
+	assert_non_null(env = people_wait(s2, "other supporter", BODY_(ERROR),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(NOT_FOUND));
+	frame_free(env);
+	assert_null(tclient_recv(r, BODY_(TYPING), 300));
+	assert_null(tclient_recv(r, BODY_(DELIVERED), 0));
 	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), 500));
 	assert_null(tclient_recv(r, BODY_(CHAT_MESSAGE), 0));
 	assert_null(tclient_recv(r, BODY_(END_CONVERSATION), 0));
@@ -451,6 +471,116 @@ test_conv_text_too_long(void **state)
 	tclient_free(s);
 }
 
+/*
+ * A conversation holding max_held_messages unacknowledged refuses the next
+ * message with RATE_LIMITED (nothing stamped or relayed, not a
+ * retransmission); once the receiver acknowledges, the same client_msg_id
+ * goes through.  Nothing is dropped silently.
+ */
+static void
+test_conv_held_limit(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+	uint64_t	 seq[7];
+	char		 text[32];
+	int		 k;
+
+	assert_int_equal(world_cred(w, &cred, "sup-full", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+
+	for (k = 1; k <= 5; k++) {
+		snprintf(text, sizeof text, "held-%d", k);
+		assert_int_equal(people_chat(r, cv.id, k, text, &seq[k]), 0);
+		assert_true(seq[k] > 0);
+	}
+	assert_int_equal(people_chat(r, cv.id, 6, "held-6", NULL),
+	    ERR_(RATE_LIMITED));
+	for (k = 1; k <= 5; k++) {
+		assert_non_null(env = people_wait_chat(s, cv.id,
+		    PEOPLE_PUSH_MS));
+		assert_int_equal(env->chat_message->seq, seq[k]);
+		frame_free(env);
+	}
+	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), 300));
+
+	/* The receiver catches up; the refused message is sent again. */
+	assert_int_equal(people_delivered(s, cv.id, seq[5]), 0);
+	assert_non_null(env = people_wait(r, "requester", BODY_(DELIVERED),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_int_equal(people_chat(r, cv.id, 6, "held-6", &seq[6]), 0);
+	assert_int_equal(seq[6], seq[5] + 1);
+	assert_non_null(env = people_wait_chat(s, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "held-6");
+	assert_int_equal(env->chat_message->seq, seq[6]);
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(s);
+}
+
+#define BURST	300	/* messages sent back to back */
+
+/*
+ * Messages sent back to back without waiting for each MessageAccepted
+ * arrive in order, each once, with the seqs the sender was given; the
+ * other side talking at the same time changes nothing.
+ */
+static void
+test_conv_burst_in_order(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+	static uint64_t	 ids[BURST + 1], seqs[BURST + 1];
+	char		 text[64];
+	uint64_t	 last = 0;
+	int		 k;
+
+	assert_int_equal(world_cred(w, &cred, "sup-burst", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+
+	for (k = 1; k <= BURST; k++) {
+		snprintf(text, sizeof text, "burst message %d", k);
+		assert_int_not_equal(ids[k] = people_chat_send(r, cv.id, k,
+		    text), 0);
+	}
+	assert_int_equal(people_chat(s, cv.id, 1, "meanwhile", NULL), 0);
+	for (k = 1; k <= BURST; k++) {
+		assert_non_null(env = tclient_recv_id(r, ids[k],
+		    PEOPLE_PUSH_MS));
+		assert_int_equal(env->body_case, BODY_(MESSAGE_ACCEPTED));
+		assert_int_equal(env->message_accepted->client_msg_id, k);
+		seqs[k] = env->message_accepted->seq;
+		assert_true(seqs[k] > last);
+		last = seqs[k];
+		frame_free(env);
+	}
+	for (k = 1; k <= BURST; k++) {
+		assert_non_null(env = people_wait_chat(s, cv.id,
+		    PEOPLE_PUSH_MS));
+		snprintf(text, sizeof text, "burst message %d", k);
+		assert_string_equal(env->chat_message->text, text);
+		assert_int_equal(env->chat_message->seq, seqs[k]);
+		frame_free(env);
+	}
+	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), 300));
+	assert_non_null(env = people_wait_chat(r, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "meanwhile");
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(s);
+}
+
 int
 main(void)
 {
@@ -472,6 +602,10 @@ main(void)
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_conv_text_too_long,
 		    setup_short_text, world_teardown),
+		cmocka_unit_test_setup_teardown(test_conv_held_limit,
+		    setup_held, world_teardown),
+		cmocka_unit_test_setup_teardown(test_conv_burst_in_order,
+		    setup, world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -215,6 +215,7 @@ test_cred_revoked_live(void **state)
 	    BODY_(END_CONVERSATION), REVOKE_MS));
 	assert_int_equal(env->end_conversation->conversation_id, cv.id);
 	assert_int_equal(env->end_conversation->reason, END_(END_REVOKED));
+	assert_true(env->end_conversation->requeue);
 	frame_free(env);
 	assert_true(harness_now_ms() - t0 <= REVOKE_MS);
 	/* No "reconnecting" limbo for a revoked supporter. */
@@ -224,6 +225,98 @@ test_cred_revoked_live(void **state)
 	expect_refused(w, ROLE_(SUPPORTER), &cred, ERR_(CREDENTIAL_REVOKED));
 	tclient_free(r);
 	tclient_free(s);
+}
+
+/*
+ * Revoked in Redis without the pub/sub message (a missed PUBLISH): peerd
+ * still ends the session within 5 s from its copy of the set.
+ */
+static void
+test_cred_revoked_set_only(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*s;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &cred, "sup-quietly", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_int_equal(redis_revoked_add(w->h, "sup-quietly"), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(ERROR),
+	    REVOKE_MS));
+	assert_int_equal(env->error->code, ERR_(CREDENTIAL_REVOKED));
+	frame_free(env);
+	assert_int_equal(tclient_wait_closed(s, HARNESS_IO_MS), 0);
+	tclient_free(s);
+}
+
+/*
+ * After Redis restarts (empty, then the revocation is written to the new
+ * instance), a revocation still reaches live sessions within 5 s.
+ */
+static void
+test_cred_revoked_after_redis_restart(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*s;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &cred, "sup-later-revoked", NULL, 1, 0),
+	    0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_int_equal(harness_redis_stop(w->h), 0);
+	harness_msleep(500);
+	assert_int_equal(harness_redis_start(w->h), 0);
+	/* Give peerd its reconnect back-off; its presence comes back. */
+	assert_int_equal(redis_presence_wait(w->h, "sup-later-revoked", NULL,
+	    NULL, 12000), 0);
+	assert_int_equal(people_revoke(w, "sup-later-revoked"), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(ERROR),
+	    REVOKE_MS));
+	assert_int_equal(env->error->code, ERR_(CREDENTIAL_REVOKED));
+	frame_free(env);
+	tclient_free(s);
+}
+
+/*
+ * A supporter revoked while an offer is out to it: the offer goes, the
+ * requester keeps waiting and is offered to the next supporter.
+ */
+static void
+test_cred_revoked_with_offer(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1, c2;
+	struct tclient	*s1, *s2, *r;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &c1, "sup-bad", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &c2, "sup-good", NULL, 1, 0), 0);
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_non_null(env = people_request(r, NULL, NULL, NULL, 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	frame_free(env);
+	assert_non_null(env = people_wait(s1, "s1", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_int_equal(people_revoke(w, "sup-bad"), 0);
+	assert_int_equal(tclient_wait_closed(s1, REVOKE_MS), 0);
+	assert_null(tclient_recv(r, BODY_(MATCHED), 0));
+
+	assert_non_null(s2 = people_supporter_available(w, &c2));
+	assert_non_null(env = people_wait(s2, "s2", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(people_accept(s2, env->offer->offer_id), 0);
+	frame_free(env);
+	assert_non_null(env = people_wait(r, "requester", BODY_(MATCHED),
+	    PEOPLE_PUSH_MS));
+	assert_string_equal(env->matched->peer_name, c2.name);
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(s1);
+	tclient_free(s2);
 }
 
 /*
@@ -335,6 +428,13 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_revoked_live, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_cred_revoked_set_only,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cred_revoked_after_redis_restart, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_cred_revoked_with_offer,
+		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_roles_enforced, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_capacity_limit, setup,

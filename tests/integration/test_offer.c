@@ -242,6 +242,31 @@ test_offer_not_yours(void **state)
 	tclient_free(s2);
 }
 
+/*
+ * The supporter drops while considering an offer: the offer is withdrawn,
+ * the requester keeps waiting and goes to the next supporter.
+ */
+static void
+test_offer_supporter_drops(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1, c2;
+	struct tclient	*s1, *s2, *r;
+
+	assert_int_equal(world_cred(w, &c1, "sup-flaky", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &c2, "sup-steady", NULL, 1, 0), 0);
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	assert_non_null(r = people_requester(w, NULL));
+	ask(r, NULL);
+	(void)offered(s1, "s1");
+	tclient_free(s1);
+	assert_null(tclient_recv(r, BODY_(MATCHED), 300));
+	assert_non_null(s2 = people_supporter_available(w, &c2));
+	accept_for(s2, offered(s2, "s2"), r, "requester");
+	tclient_free(r);
+	tclient_free(s2);
+}
+
 int
 main(void)
 {
@@ -256,6 +281,8 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_offer_not_yours, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_offer_supporter_drops,
+		    setup, world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

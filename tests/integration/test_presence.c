@@ -156,7 +156,7 @@ test_presence_refreshed(void **state)
 	    PRESENCE_MS), 0);
 	/* Keep the client's loop turning (keepalive) while we wait. */
 	assert_null(tclient_recv(s, BODY_(OFFER),
-	    (PEOPLE_PRESENCE_TTL_S * 2 + 1) * 1000));
+	    (PEOPLE_PRESENCE_TTL_S + 2) * 1000));
 	assert_int_equal(redis_presence_wait(w->h, "sup-beat", NULL, NULL, 0),
 	    0);
 	ttl = redis_ttl(w->h, "peerd:presence:sup-beat");
@@ -182,6 +182,25 @@ test_presence_gone_after_disconnect(void **state)
 	    (PEOPLE_PRESENCE_TTL_S - 2) * 1000), 0);
 	assert_int_equal(redis_sismember(w->h, "peerd:node:test", "sup-bye"),
 	    0);
+}
+
+/* A revoked supporter's record goes with its session. */
+static void
+test_presence_gone_after_revoke(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*s;
+
+	assert_int_equal(world_cred(w, &cred, "sup-struck", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_int_equal(redis_presence_wait(w->h, "sup-struck", NULL, NULL,
+	    PRESENCE_MS), 0);
+	assert_int_equal(people_revoke(w, "sup-struck"), 0);
+	assert_int_equal(tclient_wait_closed(s, 5000), 0);
+	assert_int_equal(redis_presence_gone(w->h, "sup-struck",
+	    (PEOPLE_PRESENCE_TTL_S - 2) * 1000), 0);
+	tclient_free(s);
 }
 
 /*
@@ -298,6 +317,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_presence_gone_after_disconnect, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_presence_gone_after_revoke,
+		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_presence_opaque, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_presence_redis_restart,

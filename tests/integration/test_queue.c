@@ -357,6 +357,164 @@ test_queue_urgent_first(void **state)
 	tclient_free(s);
 }
 
+/* Only a supporter speaking one of the request's languages is offered. */
+static void
+test_match_language(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cen, cfr;
+	struct tclient	*sen, *sfr, *r1, *r2;
+	Envelope	*env;
+
+	assert_int_equal(world_cred_full(w, &cen, "sup-en", "Ann", NULL, "en",
+	    1, 0), 0);
+	assert_int_equal(world_cred_full(w, &cfr, "sup-fr", "Aline", NULL,
+	    "fr", 1, 0), 0);
+	assert_non_null(sen = people_supporter_available(w, &cen));
+	assert_non_null(sfr = people_supporter_available(w, &cfr));
+
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_non_null(env = people_request(r1, NULL, NULL, "fr", 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	assert_int_equal(env->queue_update->compatible_supporters, 1);
+	frame_free(env);
+	assert_non_null(env = people_wait(sfr, "sup-fr", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_null(tclient_recv(sen, BODY_(OFFER), 300));
+
+	/* No languages: the server default (en). */
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(ask(r2, NULL, NULL), 1);
+	assert_non_null(env = people_wait(sen, "sup-en", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_null(tclient_recv(sfr, BODY_(OFFER), 300));
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(sen);
+	tclient_free(sfr);
+}
+
+/*
+ * relax_after_s is consent: a required tag nobody has is turned into a
+ * preferred one after that many seconds (QueueUpdate relaxed=true), and
+ * then a supporter without it is offered (Offer.need empty, the tag in
+ * prefer).  Without consent, never.
+ */
+static void
+test_queue_relax_after(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r, *r2;
+	Envelope	*env;
+	int64_t		 t0;
+	size_t		 i;
+	int		 found = 0;
+
+	assert_int_equal(world_cred(w, &c1, "sup-general", PEOPLE_TAG_BME, 2,
+	    0), 0);
+	assert_non_null(s = people_supporter_available(w, &c1));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(ask(r2, PEOPLE_TAG_PRISON, NULL), 1);	/* no consent */
+	assert_non_null(r = people_requester(w, NULL));
+	t0 = harness_now_ms();
+	assert_non_null(env = people_request_relax(r, PEOPLE_TAG_PRISON, NULL,
+	    NULL, 0, 2));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	assert_false(env->queue_update->relaxed);
+	frame_free(env);
+	assert_null(tclient_recv(s, BODY_(OFFER), 1000));
+
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_true(harness_now_ms() - t0 >= 1500);
+	assert_int_equal(env->offer->n_need, 0);
+	for (i = 0; i < env->offer->n_prefer; i++)
+		found |= strcmp(env->offer->prefer[i], PEOPLE_TAG_PRISON) == 0;
+	assert_true(found);
+	frame_free(env);
+	/* The requester heard it was relaxed. */
+	for (found = 0; !found;) {
+		assert_non_null(env = people_wait(r, "requester",
+		    BODY_(QUEUE_UPDATE), PEOPLE_PUSH_MS));
+		found = env->queue_update->relaxed;
+		frame_free(env);
+	}
+	/* The one who did not consent is still not offered. */
+	assert_null(tclient_recv(s, BODY_(OFFER), PEOPLE_QUIET_MS));
+	tclient_free(r);
+	tclient_free(r2);
+	tclient_free(s);
+}
+
+/*
+ * A requester whose connection drops leaves the queue: a pending offer for
+ * them is withdrawn (NOT_FOUND), and no later supporter is offered them.
+ */
+static void
+test_queue_drop_leaves(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1, c2;
+	struct tclient	*s1, *s2, *r1, *r2;
+	Envelope	*env;
+	uint64_t	 offer;
+
+	assert_int_equal(world_cred(w, &c1, "sup-waits", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &c2, "sup-later", NULL, 1, 0), 0);
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_int_equal(ask(r1, NULL, NULL), 1);
+	assert_non_null(env = people_wait(s1, "s1", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	offer = env->offer->offer_id;
+	frame_free(env);
+	tclient_free(r1);
+	harness_msleep(300);
+	assert_int_equal(people_accept(s1, offer), ERR_(NOT_FOUND));
+	assert_null(tclient_recv(s1, BODY_(MATCHED), 0));
+
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(ask(r2, PEOPLE_TAG_WARD, NULL), 1);
+	tclient_free(r2);
+	harness_msleep(300);
+	assert_non_null(s2 = people_supporter_available(w, &c2));
+	assert_null(tclient_recv(s2, BODY_(OFFER), PEOPLE_QUIET_MS));
+	assert_null(tclient_recv(s1, BODY_(OFFER), 0));
+	tclient_free(s1);
+	tclient_free(s2);
+}
+
+/* AWAY and ON_BREAK supporters are offered nothing; AVAILABLE again is. */
+static void
+test_queue_break_not_offered(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &c1, "sup-tea", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &c1));
+	assert_int_equal(people_avail(s, PEERD__V1__SUPPORTER_STATUS__ON_BREAK,
+	    0), 0);
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(ask(r, NULL, NULL), 1);
+	assert_null(tclient_recv(s, BODY_(OFFER), PEOPLE_QUIET_MS));
+	assert_int_equal(people_avail(s, PEERD__V1__SUPPORTER_STATUS__AWAY,
+	    0), 0);
+	assert_null(tclient_recv(s, BODY_(OFFER), 500));
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(s);
+}
+
 int
 main(void)
 {
@@ -377,6 +535,14 @@ main(void)
 		    test_queue_no_head_of_line_blocking, setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_urgent_first, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_match_language, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_relax_after, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_drop_leaves, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_break_not_offered,
+		    setup, world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -297,6 +297,7 @@ test_resume_after_grace(void **state)
 	dt = harness_now_ms() - t0;
 	assert_int_equal(env->end_conversation->conversation_id, cv.id);
 	assert_int_equal(env->end_conversation->reason, END_(END_PEER_GONE));
+	assert_true(env->end_conversation->requeue);
 	frame_free(env);
 	assert_true(dt >= PEOPLE_GRACE_S * 1000 - 500);
 
@@ -437,6 +438,175 @@ test_resume_gone_requeue_front(void **state)
 	tclient_free(s2);
 }
 
+/*
+ * A capacity-2 supporter drops holding two conversations and resumes both
+ * in one Hello: each conversation gets exactly its own missed messages.
+ */
+static void
+test_resume_two_conversations(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r1, *r2, *s;
+	struct pconv	 c1, c2;
+	struct presume	 res[2];
+	Envelope	*env;
+	uint64_t	 seq1[4], seq2[4];
+	char		 text[32];
+	int		 k, m1 = 0, m2 = 0;
+
+	assert_int_equal(world_cred(w, &cred, "sup-two", NULL, 2, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(people_match(r1, s, NULL, NULL, &c1), 0);
+	assert_int_equal(people_match(r2, s, NULL, NULL, &c2), 0);
+	tclient_free(s);
+	expect_status(r1, "r1", c1.id, PEER_(PEER_RECONNECTING));
+	expect_status(r2, "r2", c2.id, PEER_(PEER_RECONNECTING));
+	for (k = 1; k <= 3; k++) {
+		snprintf(text, sizeof text, "one-%d", k);
+		assert_int_equal(people_chat(r1, c1.id, k, text, &seq1[k]), 0);
+		snprintf(text, sizeof text, "two-%d", k);
+		assert_int_equal(people_chat(r2, c2.id, k, text, &seq2[k]), 0);
+	}
+
+	assert_non_null(s = tclient_connect(w->h));
+	res[0].token = c1.stoken;
+	res[0].len = c1.stoken_len;
+	res[0].last_seq = 0;
+	res[1].token = c2.stoken;
+	res[1].len = c2.stoken_len;
+	res[1].last_seq = 0;
+	assert_non_null(env = people_hello(s, PEERD__V1__ROLE__SUPPORTER,
+	    &cred, NULL, res, 2));
+	assert_int_equal(env->body_case, BODY_(WELCOME));
+	frame_free(env);
+	for (k = 0; k < 2; k++) {
+		assert_non_null(env = people_wait(s, "supporter",
+		    BODY_(MATCHED), PEOPLE_PUSH_MS));
+		assert_true(env->matched->resumed);
+		m1 += env->matched->conversation_id == c1.id;
+		m2 += env->matched->conversation_id == c2.id;
+		frame_free(env);
+	}
+	assert_int_equal(m1, 1);
+	assert_int_equal(m2, 1);
+	for (k = 1; k <= 3; k++) {
+		assert_non_null(env = people_wait_chat(s, c1.id,
+		    PEOPLE_PUSH_MS));
+		snprintf(text, sizeof text, "one-%d", k);
+		assert_string_equal(env->chat_message->text, text);
+		assert_int_equal(env->chat_message->seq, seq1[k]);
+		frame_free(env);
+		assert_non_null(env = people_wait_chat(s, c2.id,
+		    PEOPLE_PUSH_MS));
+		snprintf(text, sizeof text, "two-%d", k);
+		assert_string_equal(env->chat_message->text, text);
+		assert_int_equal(env->chat_message->seq, seq2[k]);
+		frame_free(env);
+	}
+	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), TRAIL_MS));
+	expect_status(r1, "r1", c1.id, PEER_(PEER_RESUMED));
+	expect_status(r2, "r2", c2.id, PEER_(PEER_RESUMED));
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(s);
+}
+
+/*
+ * The requester's token on a new connection while the old one is still
+ * open moves the conversation: the old connection gets SESSION_REPLACED,
+ * the new one the conversation, and nothing goes to the old one.
+ */
+static void
+test_resume_requester_moves(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *r2, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+	uint64_t	 seq;
+
+	assert_int_equal(world_cred(w, &cred, "sup-moved", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	assert_int_equal(people_chat(s, cv.id, 1, "before the move", &seq),
+	    0);
+	assert_non_null(env = people_wait_chat(r, cv.id, PEOPLE_PUSH_MS));
+	frame_free(env);
+
+	r2 = come_back(w, PEERD__V1__ROLE__REQUESTER, NULL, cv.rtoken,
+	    cv.rtoken_len, seq, cv.id, &env);
+	frame_free(env);
+	assert_non_null(env = people_wait(r, "old connection", BODY_(ERROR),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(SESSION_REPLACED));
+	assert_true(env->error->fatal);
+	frame_free(env);
+	assert_int_equal(tclient_wait_closed(r, HARNESS_IO_MS), 0);
+
+	assert_int_equal(people_chat(s, cv.id, 2, "after the move", NULL), 0);
+	assert_non_null(env = people_wait_chat(r2, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "after the move");
+	frame_free(env);
+	assert_null(tclient_recv(r2, BODY_(CHAT_MESSAGE), 300));
+	assert_null(tclient_recv(r, BODY_(CHAT_MESSAGE), 0));
+	assert_int_equal(people_chat(r2, cv.id, 1, "hello from here", NULL),
+	    0);
+	assert_non_null(env = people_wait_chat(s, cv.id, PEOPLE_PUSH_MS));
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(r2);
+	tclient_free(s);
+}
+
+/*
+ * The same supporter connecting again with its token while the old
+ * connection lives: the old one is replaced, the new one gets its status
+ * back (pushed SetAvailability AVAILABLE) and the conversation.
+ */
+static void
+test_resume_supporter_replaced(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s, *s2;
+	struct pconv	 cv;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &cred, "sup-newphone", NULL, 2, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+
+	s2 = come_back(w, PEERD__V1__ROLE__SUPPORTER, &cred, cv.stoken,
+	    cv.stoken_len, 0, cv.id, &env);
+	frame_free(env);
+	assert_non_null(env = people_wait(s, "old connection", BODY_(ERROR),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(SESSION_REPLACED));
+	frame_free(env);
+	assert_non_null(env = people_wait(s2, "new connection",
+	    BODY_(SET_AVAILABILITY), PEOPLE_PUSH_MS));
+	assert_int_equal(env->id, 0);
+	assert_int_equal(env->set_availability->status,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE);
+	frame_free(env);
+
+	assert_int_equal(people_chat(r, cv.id, 1, "which phone?", NULL), 0);
+	assert_non_null(env = people_wait_chat(s2, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "which phone?");
+	frame_free(env);
+	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), 0));
+	assert_null(tclient_recv(r, BODY_(END_CONVERSATION), 0));
+	tclient_free(r);
+	tclient_free(s);
+	tclient_free(s2);
+}
+
 int
 main(void)
 {
@@ -450,6 +620,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resume_bad_tokens, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_resume_gone_requeue_front,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_two_conversations,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_requester_moves,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_supporter_replaced,
 		    setup, world_teardown),
 	};
 
