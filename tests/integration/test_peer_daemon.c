@@ -622,6 +622,110 @@ test_drop_and_resume(void **state)
 	proxy_stop(proxy);
 }
 
+/* Run a shell command; return its exit status. */
+static int
+sh(const char *fmt, ...)
+{
+	char	cmd[4096];
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return (rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc));
+}
+
+/* Wait until the tmux pane shows needle.  Returns 0, or -1 (pane dumped). */
+static int
+pane_wait(const char *session, const char *needle, int timeout_ms)
+{
+	int64_t	 end = harness_now_ms() + timeout_ms;
+	char	 cmd[256], buf[16384];
+	FILE	*p;
+	size_t	 n;
+
+	snprintf(cmd, sizeof cmd, "tmux capture-pane -p -t %s 2>/dev/null",
+	    session);
+	for (;;) {
+		buf[0] = '\0';
+		if ((p = popen(cmd, "r")) != NULL) {
+			n = fread(buf, 1, sizeof buf - 1, p);
+			buf[n] = '\0';
+			pclose(p);
+		}
+		if (strstr(buf, needle) != NULL)
+			return (0);
+		if (harness_now_ms() >= end) {
+			fprintf(stderr, "pane has no \"%s\":\n%s\n", needle,
+			    buf);
+			return (-1);
+		}
+		harness_msleep(50);
+	}
+}
+
+/*
+ * An interactive requester (in tmux) and a script-mode supporter through a
+ * real peerd: the match, a message each way with the delivery ticks, and
+ * the supporter's end seen on the screen.
+ */
+static void
+test_tty_with_peerd(void **state)
+{
+	struct harness	*h = *state;
+	struct child	*s;
+	char		 cred[HARNESS_PATH], session[64];
+	const char	*line;
+	int		 ok = 0;
+
+	if (sh("command -v tmux >/dev/null") != 0)
+		skip();
+	if (h->peer_bin == NULL)
+		fail_msg("PEER_BIN is not set");
+	tpath(cred, sizeof cred, h->dir, "sam.cred");
+	s = child_start(h, "sup.err", "support", "--credential", cred,
+	    "--auto-accept", NULL);
+	harness_msleep(500);
+	snprintf(session, sizeof session, "peerdtest%d", (int)getpid());
+	assert_int_equal(sh("tmux new-session -d -s %s -x 100 -y 30 "
+	    "'HOME=%s LANG=C.UTF-8 LC_ALL=C.UTF-8 %s --server 127.0.0.1:%d "
+	    "--ca %s request --need lgbtq --no-key; sleep 60'", session,
+	    h->dir, h->peer_bin, h->port, h->ca), 0);
+	if (pane_wait(session, "You are talking with Sam Smith. You share: "
+	    "lgbtq.", T_MS))
+		goto out;
+	child_expect(s, "offer id=");
+	child_expect(s, "matched conversation=");
+	sh("tmux send-keys -t %s 'hello Sam' Enter", session);
+	line = child_expect(s, "message ");
+	assert_non_null(strstr(line, " text=hello Sam"));
+	if (pane_wait(session, "you: hello Sam \xe2\x9c\x93\xe2\x9c\x93",
+	    T_MS))
+		goto out;
+	child_say(s, "Hello, I'm here for you.");
+	child_expect(s, "accepted ");
+	if (pane_wait(session, "Sam Smith: Hello, I'm here for you.", T_MS))
+		goto out;
+	child_expect(s, "delivered ");
+	child_eof(s);
+	child_expect(s, "ended ");
+	if (pane_wait(session, "Sam Smith ended the conversation.", T_MS))
+		goto out;
+	sh("tmux send-keys -t %s '/quit' Enter", session);
+	if (pane_wait(session, "you left. Take care.", T_MS))
+		goto out;
+	ok = 1;
+out:
+	sh("tmux kill-session -t %s 2>/dev/null", session);
+	if (ok)
+		ok = child_wait(s, T_MS) == 0;
+	child_free(s);
+	if (!ok)
+		fail_msg("interactive screen or supporter went wrong");
+}
+
 int
 main(void)
 {
@@ -637,6 +741,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_supporter_end_and_gone,
 		    setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_drop_and_resume, setup,
+		    harness_teardown),
+		cmocka_unit_test_setup_teardown(test_tty_with_peerd, setup,
 		    harness_teardown),
 	};
 
