@@ -358,21 +358,21 @@ pool_class_changed(struct matcher *m, uint32_t c)
 	}
 }
 
-/* Take supporter i out of the indexes before its state changes. */
+/*
+ * Supporter state changes are bracketed: pool_detach before, pool_attach
+ * after.  The supporter stays in its class heap in between (with a stale
+ * key), so a change that keeps it eligible costs one sift, not a removal
+ * and an insertion.
+ */
 void
 pool_detach(struct matcher *m, uint32_t i)
 {
 	struct sup	*s = &m->sups[i];
-	struct cls	*cl = &m->clss[s->cls];
 
-	cl->spare -= pool_spare(s);
-	if (s->hpos != NONE) {
-		heap_remove(m, &cl->h, &pool_sup_ops, s->hpos);
-		pool_class_changed(m, s->cls);
-	}
+	m->clss[s->cls].spare -= pool_spare(s);
 }
 
-/* Put supporter i back into the indexes after its state changed. */
+/* Put supporter i's new state into the indexes. */
 void
 pool_attach(struct matcher *m, uint32_t i)
 {
@@ -381,10 +381,28 @@ pool_attach(struct matcher *m, uint32_t i)
 
 	cl->spare += pool_spare(s);
 	if (sup_eligible(s)) {
-		/* Cannot fail: the class heap holds a slot per member. */
-		(void)heap_push(m, &cl->h, &pool_sup_ops, i);
-		pool_class_changed(m, s->cls);
-	}
+		if (s->hpos == NONE) {
+			/* Cannot fail: the class heap holds every member. */
+			(void)heap_push(m, &cl->h, &pool_sup_ops, i);
+		} else
+			heap_fix(m, &cl->h, &pool_sup_ops, s->hpos);
+	} else if (s->hpos != NONE)
+		heap_remove(m, &cl->h, &pool_sup_ops, s->hpos);
+	else
+		return;
+	pool_class_changed(m, s->cls);
+}
+
+/* Take a detached supporter out of its class heap. */
+static void
+pool_unlink(struct matcher *m, uint32_t i)
+{
+	struct sup	*s = &m->sups[i];
+
+	if (s->hpos == NONE)
+		return;
+	heap_remove(m, &m->clss[s->cls].h, &pool_sup_ops, s->hpos);
+	pool_class_changed(m, s->cls);
 }
 
 /* Make class c's heap able to hold one more member. */
@@ -456,6 +474,7 @@ pool_move(struct matcher *m, uint32_t i, tags_t tags, uint64_t langs)
 	if (pool_reserve_member(m, c) != MATCHER_OK)
 		return (MATCHER_ENOMEM);
 	pool_detach(m, i);
+	pool_unlink(m, i);
 	m->clss[s->cls].nmemb--;
 	s->cls = c;
 	m->clss[c].nmemb++;
@@ -470,6 +489,7 @@ pool_remove(struct matcher *m, uint32_t i)
 	struct sup	*s = &m->sups[i];
 
 	pool_detach(m, i);
+	pool_unlink(m, i);
 	m->clss[s->cls].nmemb--;
 	m->nstatus[s->status]--;
 	tab_delete(m, &m->supid, pool_sup_hash, hash_mix(s->id), i);

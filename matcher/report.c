@@ -139,17 +139,19 @@ static void
 report_tags(const struct matcher *m, struct sbuf *b, const char *key,
     tags_t t)
 {
-	uint32_t	i;
+	uint64_t	w;
+	uint32_t	i, j;
 	int		first = 1;
 
 	report_put(b, key);
-	for (i = 0; i < MATCHER_TAGS_MAX; i++) {
-		if (((t.w[i / 64] >> (i % 64)) & 1) == 0)
-			continue;
-		if (!first)
-			report_put(b, ",");
-		report_put(b, i < m->ntags ? m->names[i] : "?");
-		first = 0;
+	for (j = 0; j < 2; j++) {
+		for (w = t.w[j]; w != 0; w &= w - 1) {
+			i = j * 64 + __builtin_ctzll(w);
+			if (!first)
+				report_put(b, ",");
+			report_put(b, i < m->ntags ? m->names[i] : "?");
+			first = 0;
+		}
 	}
 	if (first)
 		report_put(b, "none");

@@ -43,6 +43,7 @@ struct search {
 	const uint64_t		*hi;	/* at least k preferred */
 	const uint64_t		*lo;	/* at least k + 1, or NULL */
 	int			 counted;	/* scan mode: count per class */
+	uint32_t		 words;		/* bitset words in use */
 	struct heap		*piv[MATCHER_TAGS_MAX]; /* heaps to walk */
 	int			 npiv;
 	uint32_t		 pivn;		/* classes in those heaps */
@@ -190,14 +191,14 @@ search_set(struct matcher *m, struct search *st)
 	if (st->counted)
 		limit = UINT32_MAX;
 	/* Count members only as far as the scan limit. */
-	for (w = 0; w < m->words && n <= limit; w++) {
+	for (w = 0; w < st->words && n <= limit; w++) {
 		x = st->hi[w] & (st->lo != NULL ? ~st->lo[w] : ~0ULL);
 		n += popcount64(x);
 	}
 	if (n == 0)
 		return (NONE);
 	if (n <= limit) {
-		for (w = 0; w < m->words; w++) {
+		for (w = 0; w < st->words; w++) {
 			x = st->hi[w] & (st->lo != NULL ? ~st->lo[w] : ~0ULL);
 			while (x != 0) {
 				search_consider(m, st, w * 64 +
@@ -242,15 +243,18 @@ search_tagbits(const struct matcher *m, tags_t t, const uint64_t **out,
  * class at all.
  */
 static int
-search_prepare(struct matcher *m, const struct query *q, int *counted)
+search_prepare(struct matcher *m, const struct query *q, int *counted,
+    uint32_t *wordsp)
 {
 	const uint64_t	*req[MATCHER_TAGS_MAX], *pref[MATCHER_TAGS_MAX];
 	const uint64_t	*lang[MATCHER_LANGS_MAX];
 	uint64_t	 g[LEVELS_MAX + 1], b, lw, x;
-	uint32_t	 w, l;
+	uint32_t	 w, l, words;
 	int		 nreq, npref, nlang = 0, p, j, k;
 
-	if (m->words == 0)
+	/* Only words that hold classes; the bitsets may be longer. */
+	*wordsp = words = (m->nclss + 63) / 64;
+	if (words == 0)
 		return (-1);
 	if ((nreq = search_tagbits(m, q->required, req, 0)) < 0)
 		return (-1);
@@ -263,7 +267,7 @@ search_prepare(struct matcher *m, const struct query *q, int *counted)
 		return (-1);
 	*counted = npref > LEVELS_MAX;
 	p = *counted ? 0 : npref;
-	for (w = 0; w < m->words; w++) {
+	for (w = 0; w < words; w++) {
 		b = m->nonempty[w];
 		for (j = 0; j < nreq && b != 0; j++)
 			b &= req[j][w];
@@ -279,7 +283,7 @@ search_prepare(struct matcher *m, const struct query *q, int *counted)
 				g[k] |= g[k - 1] & x;
 		}
 		for (k = 0; k <= p; k++)
-			m->lvl[(size_t)k * m->words + w] = g[k];
+			m->lvl[(size_t)k * words + w] = g[k];
 	}
 	return (p);
 }
@@ -336,8 +340,8 @@ search_levels(struct matcher *m, struct search *st, int p, int k, int *level)
 
 	for (; k >= 0; k--) {
 		search_pivots(m, st, k);
-		st->hi = m->lvl + (size_t)k * m->words;
-		st->lo = k < p ? st->hi + m->words : NULL;
+		st->hi = m->lvl + (size_t)k * st->words;
+		st->lo = k < p ? st->hi + st->words : NULL;
 		if ((i = search_set(m, st)) != NONE) {
 			*level = k;
 			return (i);
@@ -395,7 +399,7 @@ search_best(struct matcher *m, const struct query *q, int *rule)
 			return (best.sup);
 		}
 	}
-	if ((p = search_prepare(m, q, &st.counted)) < 0)
+	if ((p = search_prepare(m, q, &st.counted, &st.words)) < 0)
 		return (NONE);
 	st.q = q;
 	if (search_levels(m, &st, p, p, &level) == NONE)
