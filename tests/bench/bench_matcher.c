@@ -38,7 +38,7 @@
 #define GAP_TAG		31	/* a tag no supporter has (arrival path) */
 #define NLANGS		3	/* languages */
 #define ZIPF_S		1.1	/* tag skew exponent */
-#define ROUNDS		5	/* timed rounds per scenario */
+#define ROUNDS		20	/* timed rounds per scenario */
 #define ROUND		10000	/* decisions per round */
 #define REF_SAMPLES	60	/* reference decisions per scenario, at most */
 #define REF_BUDGET_NS	(1500ULL * 1000 * 1000) /* ns, reference per scenario */
@@ -492,7 +492,8 @@ freed_once(struct scen *sc, int check)
 /*
  * Time ROUNDS rounds of ROUND decisions and report the round with the
  * lowest p99: the machines these run on are shared, and a round that
- * another process's burst landed on says nothing about the matcher.  Then
+ * another process's burst landed on says nothing about the matcher.  The
+ * spread of p99 over the rounds goes to stderr.  Then
  * time the reference on REF_SAMPLES further decisions (kept apart so its
  * scans of the whole pool do not flush the caches between timed ones).
  */
@@ -501,6 +502,7 @@ run(struct scen *sc, const char *path, uint32_t nsup, uint32_t nwait,
     uint64_t (*once)(struct scen *, int))
 {
 	static uint64_t	ns[ROUND];
+	uint64_t	p99s[ROUNDS];
 	uint64_t	total, best_total = 0, best_p50 = 0, best_p99 = 0;
 	uint32_t	round, d;
 
@@ -509,15 +511,18 @@ run(struct scen *sc, const char *path, uint32_t nsup, uint32_t nwait,
 		for (d = 0; d < ROUND; d++)
 			total += ns[d] = once(sc, 0);
 		qsort(ns, ROUND, sizeof *ns, cmp_u64);
-		fprintf(stderr, "bench: supporters=%u waiting=%u path=%s "
-		    "round=%u p50_us=%.2f p99_us=%.2f\n", nsup, nwait, path,
-		    round, ns[ROUND / 2] / 1e3, ns[ROUND * 99 / 100] / 1e3);
+		p99s[round] = ns[ROUND * 99 / 100];
 		if (round == 0 || ns[ROUND * 99 / 100] < best_p99) {
 			best_total = total;
 			best_p50 = ns[ROUND / 2];
 			best_p99 = ns[ROUND * 99 / 100];
 		}
 	}
+	qsort(p99s, ROUNDS, sizeof *p99s, cmp_u64);
+	fprintf(stderr, "bench: supporters=%u waiting=%u path=%s p99_us over "
+	    "%d rounds: min=%.2f median=%.2f max=%.2f\n", nsup, nwait, path,
+	    ROUNDS, p99s[0] / 1e3, p99s[ROUNDS / 2] / 1e3,
+	    p99s[ROUNDS - 1] / 1e3);
 	for (d = 0; d < REF_SAMPLES && sc->ref_ns < REF_BUDGET_NS; d++)
 		once(sc, 1);
 	printf("BENCH matcher supporters=%u waiting=%u path=%s "
