@@ -220,13 +220,14 @@ struct matcher {
 	uint32_t	 capdirtyreqs;
 };
 
-/* Small inline helpers on tag sets. */
+/* Is a a subset of b? */
 static inline int
 tags_subset(tags_t a, tags_t b)
 {
 	return (((a.w[0] & ~b.w[0]) | (a.w[1] & ~b.w[1])) == 0);
 }
 
+/* Intersection. */
 static inline tags_t
 tags_and(tags_t a, tags_t b)
 {
@@ -235,6 +236,7 @@ tags_and(tags_t a, tags_t b)
 	return (t);
 }
 
+/* Union. */
 static inline tags_t
 tags_or(tags_t a, tags_t b)
 {
@@ -253,12 +255,14 @@ popcount64(uint64_t x)
 	return ((int)((x * 0x0101010101010101ULL) >> 56));
 }
 
+/* Number of tags in a set. */
 static inline int
 tags_count(tags_t a)
 {
 	return (popcount64(a.w[0]) + popcount64(a.w[1]));
 }
 
+/* Does rank key a come before b? */
 static inline int
 skey_less(const struct skey *a, const struct skey *b)
 {
@@ -269,18 +273,21 @@ skey_less(const struct skey *a, const struct skey *b)
 	return (a->id < b->id);
 }
 
+/* Is the set empty? */
 static inline int
 tags_empty(tags_t a)
 {
 	return ((a.w[0] | a.w[1]) == 0);
 }
 
+/* Are two sets equal? */
 static inline int
 tags_equal(tags_t a, tags_t b)
 {
 	return (a.w[0] == b.w[0] && a.w[1] == b.w[1]);
 }
 
+/* Mix 64 bits (the murmur3 finalizer). */
 static inline uint64_t
 hash_mix(uint64_t x)
 {
@@ -292,6 +299,7 @@ hash_mix(uint64_t x)
 	return (x);
 }
 
+/* Can supporter s take an offer now? */
 static inline int
 sup_eligible(const struct sup *s)
 {

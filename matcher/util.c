@@ -1,7 +1,8 @@
 /*
  * util.c -- growable arrays, index heaps and index hash tables used by the
  * rest of the matcher.  Everything here works on uint32_t indices into the
- * owner's arrays, so the structures cost 4 bytes an entry.
+ * owner's arrays: a table slot costs 4 bytes, a heap entry 12 (the index
+ * and a 64-bit key prefix).
  */
 
 #include <stdint.h>

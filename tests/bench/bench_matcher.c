@@ -56,6 +56,7 @@ struct mirror {
 	uint8_t		*rurgent, *rwaiting;
 };
 
+/* xorshift64*: fast, seeded, the same every run. */
 static uint64_t
 rnd(void)
 {
@@ -65,12 +66,14 @@ rnd(void)
 	return (rng * 2685821657736338717ULL);
 }
 
+/* A double in [0, 1). */
 static double
 rnd_unit(void)
 {
 	return ((rnd() >> 11) * (1.0 / 9007199254740992.0));
 }
 
+/* Monotonic nanoseconds. */
 static uint64_t
 now_ns(void)
 {
@@ -89,6 +92,7 @@ heap_bytes(void)
 	return (mi.uordblks + mi.hblkhd);
 }
 
+/* Cumulative Zipf weights over the tags. */
 static void
 zipf_init(void)
 {
@@ -147,12 +151,14 @@ lang_set(void)
 	return (l);
 }
 
+/* Does have cover need? */
 static int
 tags_cover(const uint64_t *have, struct matcher_tags need)
 {
 	return ((need.w[0] & ~have[0]) == 0 && (need.w[1] & ~have[1]) == 0);
 }
 
+/* Allocate the mirror; -1 if memory is short. */
 static int
 mirror_init(struct mirror *mr, uint32_t nsup, uint32_t nreq)
 {
@@ -174,6 +180,7 @@ mirror_init(struct mirror *mr, uint32_t nsup, uint32_t nreq)
 	    mr->rseq && mr->rurgent && mr->rwaiting ? 0 : -1);
 }
 
+/* Free the mirror. */
 static void
 mirror_free(struct mirror *mr)
 {
@@ -318,6 +325,7 @@ enqueue(struct matcher *m, struct mirror *mr, uint32_t r, uint64_t now,
 	mr->rwaiting[r] = 1;
 }
 
+/* qsort order for uint64_t. */
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -376,6 +384,7 @@ scen_init(struct scen *sc, uint32_t nsup, uint32_t nwait, int full, int gap)
 	sc->mr.nreq = sc->next;
 }
 
+/* Free a scenario. */
 static void
 scen_free(struct scen *sc)
 {
@@ -560,6 +569,7 @@ bench_freed(uint32_t nsup, uint32_t nwait)
 	scen_free(&sc);
 }
 
+/* Every scenario; an argument caps the pool size (for quick runs). */
 int
 main(int argc, char **argv)
 {

@@ -29,6 +29,7 @@ static const struct matcher_tag_def catalogue[NTAGS] = {
 	{ "women", "women" },
 };
 
+/* A tag set from a mask of the first 64 tags. */
 static struct matcher_tags
 tags(uint64_t mask)
 {
@@ -94,6 +95,7 @@ expect_none(struct matcher *m, uint64_t now)
 	assert_int_equal(matcher_next(m, now, &p), 0);
 }
 
+/* A fresh matcher with the test catalogue. */
 static int
 setup(void **state)
 {
@@ -101,6 +103,7 @@ setup(void **state)
 	return (*state == NULL ? -1 : 0);
 }
 
+/* Free it. */
 static int
 teardown(void **state)
 {
@@ -635,6 +638,7 @@ test_errors(void **state)
 	assert_null(matcher_new(NULL, 1));
 }
 
+/* Run every rule's test. */
 int
 main(void)
 {

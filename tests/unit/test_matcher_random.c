@@ -116,12 +116,14 @@ r_rand(void)
 	return (r_state * 2685821657736338717ULL);
 }
 
+/* A number below n. */
 static unsigned int
 r_below(unsigned int n)
 {
 	return ((unsigned int)(r_rand() >> 33) % n);
 }
 
+/* Up to max random tags. */
 static uint64_t
 r_tags(int max)
 {
@@ -133,6 +135,7 @@ r_tags(int max)
 	return (t);
 }
 
+/* A nonempty random language mask. */
 static uint64_t
 r_langs(void)
 {
@@ -143,6 +146,7 @@ r_langs(void)
 	return (l);
 }
 
+/* A tag set from a mask. */
 static struct matcher_tags
 r_set(uint64_t t)
 {
@@ -712,6 +716,7 @@ report_seed(void **state)
 	return (0);
 }
 
+/* Run both shapes of sequence. */
 int
 main(void)
 {
