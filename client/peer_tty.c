@@ -181,6 +181,8 @@ tty_conv_here(void)
 {
 	struct peer_conv	*c = tty.view->conv;
 
+	if (c == NULL && peer_conv_count(tty.p) == 1)
+		c = tty.p->current;	/* the only one there is */
 	if (c == NULL || c->state == PEER_CONV_ENDED) {
 		tty_notice("There is no conversation here.");
 		return (NULL);
@@ -480,7 +482,9 @@ tty_key(struct peer *p, unsigned char ch)
 			tty_cmd_quit(p, (char *)"");
 		return;
 	case '\t':
-		tty_cmd_switch(p, (char *)"");
+		/* A requester has one conversation: nothing to switch. */
+		if (p->opts->cmd == PEER_CMD_SUPPORT)
+			tty_cmd_switch(p, (char *)"");
 		return;
 	case 0x0c:	/* Ctrl-L */
 		tty_size();

@@ -427,9 +427,11 @@ tty_title(char *buf, size_t len)
 		    p->display_name[0] != '\0' ? p->display_name : "supporter",
 		    st, peer_conv_count(p), p->capacity != 0 ? p->capacity :
 		    p->max_capacity);
-	} else if (tty.view->conv != NULL)
-		snprintf(buf, len, " peer \u00b7 talking with %s  ",
-		    tty.view->conv->peer_name);
+	} else if ((c = tty.view->conv) != NULL ||
+	    (peer_conv_count(p) > 0 && (c = p->current) != NULL))
+		snprintf(buf, len, " peer \u00b7 %s %s  ", c->state ==
+		    PEER_CONV_ENDED ? "talked with" : "talking with",
+		    c->peer_name);
 	else
 		snprintf(buf, len, " peer \u00b7 %s  ", p->state !=
 		    PEER_S_READY ? "connecting" : p->want_peer ?

@@ -252,7 +252,9 @@ tty_ev_ended(struct peer *p, struct peer_conv *c, const char *reason)
 	tty_addf(v, "%s", tty_why(p, c, reason, buf, sizeof buf));
 	if (p->opts->cmd == PEER_CMD_REQUEST && !p->leaving)
 		tty_addf(v, "Thank you for reaching out. /new to talk with "
-		    "another peer, /quit to leave.");
+		    "another peer%s, /quit to leave.", strcmp(reason,
+		    "peer_gone") == 0 || strcmp(reason, "revoked") == 0 ?
+		    " (you go back to the front of the queue)" : "");
 	if (v != tty.view)
 		tty_notice("Conversation %u with %s has ended.", c->number,
 		    c->peer_name);

@@ -1039,6 +1039,7 @@ test_tty_requester(void **state)
 	char		 session[64], status[HARNESS_PATH], *shared[1];
 	char		 buf[16];
 	FILE		*fp;
+	int		 n;
 	Envelope	 tenv = PEERD__V1__ENVELOPE__INIT;
 	Peerd__V1__Typing typing = PEERD__V1__TYPING__INIT;
 
@@ -1125,8 +1126,18 @@ test_tty_requester(void **state)
 	sh("tmux send-keys -t %s '/quit' Enter", session);
 	if (pane_wait(session, "you left. Take care.", T_MS))
 		goto fail;
-	assert_non_null(fp = fopen(status, "r"));
-	assert_non_null(fgets(buf, sizeof buf, fp));
+	/* The shell writes the status once peer has exited. */
+	fp = NULL;
+	for (n = 0; n < T_MS / 50 && fp == NULL; n++) {
+		if ((fp = fopen(status, "r")) == NULL ||
+		    fgets(buf, sizeof buf, fp) == NULL) {
+			if (fp != NULL)
+				fclose(fp);
+			fp = NULL;
+			harness_msleep(50);
+		}
+	}
+	assert_non_null(fp);
 	fclose(fp);
 	assert_string_equal(buf, "0\n");
 	sh("tmux kill-session -t %s 2>/dev/null", session);
