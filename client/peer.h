@@ -238,6 +238,7 @@ struct peer {
 	int			 status;	/* SupporterStatus wanted */
 	uint32_t		 capacity;	/* 0: the credential's */
 	uint64_t		 avail_req;
+	int			 avail_failed;	/* SetAvailability refused */
 	struct peer_offers	 offers;
 
 	struct peer_convs	 convs;

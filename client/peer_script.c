@@ -240,7 +240,8 @@ script_progress(struct peer *p)
 	if (p->state == PEER_S_CLOSING || p->state == PEER_S_DONE ||
 	    p->leaving)
 		return;
-	if (p->request_failed) {
+	if (p->request_failed || p->avail_failed) {
+		/* Refused: waiting would only run into --timeout. */
 		peer_quit(p, PEER_EXIT_ERROR);
 		return;
 	}

@@ -491,6 +491,7 @@ session_error(struct peer *p, Envelope *env)
 	}
 	if (env->id != 0 && env->id == p->avail_req) {
 		p->avail_req = 0;
+		p->avail_failed = 1;
 		p->ui->error(p, NULL, NULL, name, text);
 		p->ui->status(p);
 		return;
@@ -508,6 +509,7 @@ session_ok(struct peer *p, Envelope *env)
 		return;
 	if (env->id == p->avail_req) {
 		p->avail_req = 0;
+		p->avail_failed = 0;
 		p->ui->status(p);
 		return;
 	}

@@ -125,9 +125,13 @@ tty_ev_matched(struct peer *p, struct peer_conv *c, int resumed)
 		tty_addf(v, "Reconnected. The conversation goes on.");
 		return;
 	}
-	tty_addf(v, "You are talking with %s. You share: %s.", c->peer_name,
-	    c->shared[0] != '\0' ? c->shared : "no tags (you asked for "
-	    "anyone)");
+	if (c->shared[0] != '\0')
+		tty_addf(v, "You are talking with %s. You share: %s.",
+		    c->peer_name, c->shared);
+	else
+		tty_addf(v, "You are talking with %s. %s", c->peer_name,
+		    p->opts->cmd == PEER_CMD_SUPPORT ? "They asked for the "
+		    "first peer free." : "You asked for the first peer free.");
 	if (p->opts->cmd == PEER_CMD_REQUEST)
 		tty_addf(v, "Take your time. /end finishes the conversation; "
 		    "/report if something is wrong.");
