@@ -134,9 +134,11 @@ const char	*matcher_strerror(int);
 const char	*matcher_rule_name(enum matcher_rule);
 
 /* Add a supporter (id, tags, langs, capacity, load, status, last_match_ms
- * are read).  EINVAL: id 0, no language, unknown tag, bad status.  EEXIST. */
+ * are read).  EINVAL: id 0, no language, unknown tag, bad status.  EEXIST.
+ * ENOMEM. */
 int	matcher_supporter_add(struct matcher *, const struct matcher_supporter *);
-/* Replace a supporter's vetted tags and languages.  ENOENT, EINVAL. */
+/* Replace a supporter's vetted tags and languages; offers already out stay
+ * out.  ENOENT, EINVAL, ENOMEM. */
 int	matcher_supporter_update(struct matcher *, uint64_t,
 	    const struct matcher_tags *, uint64_t);
 /* Remove a supporter; offers out to them are withdrawn and those requesters
