@@ -44,6 +44,7 @@ struct search {
 	const uint64_t		*lo;	/* at least k + 1, or NULL */
 	int			 counted;	/* scan mode: count per class */
 	uint32_t		 words;		/* bitset words in use */
+	uint32_t		 wlo, whi;	/* words that may be nonzero */
 	struct heap		*piv[MATCHER_TAGS_MAX]; /* heaps to walk */
 	int			 npiv;
 	uint32_t		 pivn;		/* classes in those heaps */
@@ -191,14 +192,14 @@ search_set(struct matcher *m, struct search *st)
 	if (st->counted)
 		limit = UINT32_MAX;
 	/* Count members only as far as the scan limit. */
-	for (w = 0; w < st->words && n <= limit; w++) {
+	for (w = st->wlo; w < st->whi && n <= limit; w++) {
 		x = st->hi[w] & (st->lo != NULL ? ~st->lo[w] : ~0ULL);
 		n += popcount64(x);
 	}
 	if (n == 0)
 		return (NONE);
 	if (n <= limit) {
-		for (w = 0; w < st->words; w++) {
+		for (w = st->wlo; w < st->whi; w++) {
 			x = st->hi[w] & (st->lo != NULL ? ~st->lo[w] : ~0ULL);
 			while (x != 0) {
 				search_consider(m, st, w * 64 +
@@ -238,13 +239,13 @@ search_tagbits(const struct matcher *m, tags_t t, const uint64_t **out,
 
 /*
  * Fill m->lvl: level k holds candidate classes sharing at least k preferred
- * tags (or, with more than LEVELS_MAX preferred tags, level 0 alone).
+ * tags (or, with more than LEVELS_MAX preferred tags, level 0 alone), and
+ * st->wlo..whi the words that hold any, so later passes skip the rest.
  * Returns the number of levels above 0, or -1 if there is no candidate
  * class at all.
  */
 static int
-search_prepare(struct matcher *m, const struct query *q, int *counted,
-    uint32_t *wordsp)
+search_prepare(struct matcher *m, const struct query *q, struct search *st)
 {
 	const uint64_t	*req[MATCHER_TAGS_MAX], *pref[MATCHER_TAGS_MAX];
 	const uint64_t	*lang[MATCHER_LANGS_MAX];
@@ -253,8 +254,10 @@ search_prepare(struct matcher *m, const struct query *q, int *counted,
 	int		 nreq, npref, nlang = 0, p, j, k;
 
 	/* Only words that hold classes; the bitsets may be longer. */
-	*wordsp = words = (m->nclss + 63) / 64;
-	if (words == 0)
+	st->words = words = (m->nclss + 63) / 64;
+	st->wlo = words;
+	st->whi = 0;
+	if (words == 0 || m->classes.n == 0)
 		return (-1);
 	if ((nreq = search_tagbits(m, q->required, req, 0)) < 0)
 		return (-1);
@@ -265,8 +268,8 @@ search_prepare(struct matcher *m, const struct query *q, int *counted,
 	}
 	if (nlang == 0)
 		return (-1);
-	*counted = npref > LEVELS_MAX;
-	p = *counted ? 0 : npref;
+	st->counted = npref > LEVELS_MAX;
+	p = st->counted ? 0 : npref;
 	for (w = 0; w < words; w++) {
 		b = m->nonempty[w];
 		for (j = 0; j < nreq && b != 0; j++)
@@ -274,6 +277,11 @@ search_prepare(struct matcher *m, const struct query *q, int *counted,
 		for (lw = 0, j = 0; j < nlang && b != 0; j++)
 			lw |= lang[j][w];
 		b &= lw;
+		if (b != 0) {
+			if (w < st->wlo)
+				st->wlo = w;
+			st->whi = w + 1;
+		}
 		g[0] = b;
 		for (k = 1; k <= p; k++)
 			g[k] = 0;
@@ -399,7 +407,7 @@ search_best(struct matcher *m, const struct query *q, int *rule)
 			return (best.sup);
 		}
 	}
-	if ((p = search_prepare(m, q, &st.counted, &st.words)) < 0)
+	if ((p = search_prepare(m, q, &st)) < 0 || st.wlo >= st.whi)
 		return (NONE);
 	st.q = q;
 	if (search_levels(m, &st, p, p, &level) == NONE)
