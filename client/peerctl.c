@@ -26,6 +26,8 @@ static const struct peerctl_cmd *const peerctl_cmds[] = {
 	&peerctl_cred_show_cmd,
 	&peerctl_revoke_cmd,
 	&peerctl_revoke_undo_cmd,
+	&peerctl_stats_cmd,
+	&peerctl_top_cmd,
 };
 #define PEERCTL_NCMDS	(sizeof peerctl_cmds / sizeof peerctl_cmds[0])
 
