@@ -470,6 +470,25 @@ conv_accepted(struct conn *c, uint64_t id, uint64_t conv_id,
 }
 
 /*
+ * Return 1 if c is over its chat rate: chat_rate messages a second, with
+ * bursts of chat_burst (GCRA: each message moves a theoretical arrival
+ * time one interval on; it may run at most chat_burst intervals ahead of
+ * the clock).  Otherwise count this message and return 0.
+ */
+static int
+conv_rate_limited(struct conn *c)
+{
+	uint64_t	now = util_now_ms(), interval, tat;
+
+	interval = 1000 / conf.chat_rate;
+	tat = c->chat_tat > now ? c->chat_tat : now;
+	if (tat + interval - now > (uint64_t)conf.chat_burst * interval)
+		return (1);
+	c->chat_tat = tat + interval;
+	return (0);
+}
+
+/*
  * ChatMessage: validate, stamp the next seq, hold, answer MessageAccepted,
  * relay if the other side is attached.  A client_msg_id not above the
  * last accepted is a retransmission: MessageAccepted{seq=0}, no relay.
@@ -494,6 +513,11 @@ conv_chat(struct conn *c, const Envelope *env)
 	}
 	if (cm->client_msg_id <= s->last_client_msg_id) {
 		conv_accepted(c, env->id, cv->id, cm->client_msg_id, 0);
+		return;
+	}
+	if (conv_rate_limited(c)) {
+		conn_error(c, env->id, ERR(RATE_LIMITED), 0, "more than %u "
+		    "messages a second; slow down", conf.chat_rate);
 		return;
 	}
 	if (cv->nheld >= conf.max_held_messages ||

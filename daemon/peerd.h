@@ -134,6 +134,8 @@ struct config {
 	u_int		 max_queue;
 	u_int		 max_held_messages;
 	u_int		 max_held_bytes;
+	u_int		 chat_rate;
+	u_int		 chat_burst;
 	u_int		 presence_ttl;
 	char		*user;
 
@@ -290,6 +292,8 @@ struct conn {
 						   session (matcher id) */
 	uint64_t		 requeue_ms;	/* requester: enqueue time kept
 						   after END_PEER_GONE, or 0 */
+	uint64_t		 chat_tat;	/* ms, chat rate limit (GCRA
+						   theoretical arrival time) */
 
 	TAILQ_ENTRY(conn)	 entry;
 };

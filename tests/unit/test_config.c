@@ -123,6 +123,8 @@ test_defaults(void **state)
 	assert_int_equal(conf.max_queue, 1000);
 	assert_int_equal(conf.max_held_messages, 1000);
 	assert_int_equal(conf.max_held_bytes, 1048576);
+	assert_int_equal(conf.chat_rate, 20);
+	assert_int_equal(conf.chat_burst, 1000);
 	assert_int_equal(conf.presence_ttl, 30);
 	assert_null(conf.user);
 	assert_int_equal(conf.ntags, 0);
@@ -161,6 +163,8 @@ test_every_option(void **state)
 	    "max_queue 50000\n"
 	    "max_held_messages 20\n"
 	    "max_held_bytes 65536\n"
+	    "chat_rate 3\n"
+	    "chat_burst 7\n"
 	    "presence_ttl 60\n"
 	    "user _peerd\n"
 	    "tag lgbtq LGBTQ+ peers, with \"quotes\" and ünïcode\n"
@@ -191,6 +195,8 @@ test_every_option(void **state)
 	assert_int_equal(conf.max_queue, 50000);
 	assert_int_equal(conf.max_held_messages, 20);
 	assert_int_equal(conf.max_held_bytes, 65536);
+	assert_int_equal(conf.chat_rate, 3);
+	assert_int_equal(conf.chat_burst, 7);
 	assert_int_equal(conf.presence_ttl, 60);
 	assert_string_equal(conf.user, "_peerd");
 	assert_int_equal(conf.ntags, 2);
