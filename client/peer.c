@@ -412,7 +412,7 @@ tags_nothing(struct peer *p)
 
 static const struct peer_ui peer_tags_ui = {
 	tags_welcome, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL, tags_error, tags_notice, tags_nothing, tags_nothing
+	NULL, tags_error, tags_notice, tags_nothing, tags_nothing, NULL
 };
 
 /* ---- main --------------------------------------------------------------- */

@@ -46,6 +46,10 @@
 #define PEER_BACKOFF_MAX	8000	/* ms, longest reconnect delay */
 #define PEER_GRACE_DEFAULT	120	/* s, reconnect window until Welcome */
 #define PEER_END_WAIT		5000	/* ms, for the Ok of a final End */
+#define PEER_QUIET_IDS		16	/* Delivered/Typing ids remembered */
+#define PEER_ENDED_KEEP		8	/* ended conversations kept (the
+					   screen shows them; text is
+					   dropped after) */
 
 /* Flags of peer_clean(). */
 #define PEER_CLEAN_LINES	0x1	/* keep newlines */
@@ -190,6 +194,7 @@ struct peer_ui {
 	void	(*notice)(struct peer *, const char *);
 	void	(*status)(struct peer *);	/* availability, connection */
 	void	(*progress)(struct peer *);	/* after each event */
+	void	(*forget)(struct peer *, struct peer_conv *); /* let go */
 };
 
 struct peer {
@@ -245,6 +250,9 @@ struct peer {
 	struct peer_conv	*current;	/* where lines go */
 	unsigned		 nconv;		/* conversations so far */
 	struct peer_msgs	 unsent;	/* lines before any conv */
+	uint64_t		 quiet[PEER_QUIET_IDS]; /* Delivered/Typing
+						   sent lately */
+	unsigned		 nquiet;
 	int			 leaving;	/* ending everything */
 	int			 leave_code;	/* exit code once left */
 };
@@ -280,6 +288,7 @@ void		 peer_conv_lost(struct peer *, struct peer_conv *);
 void		 peer_conv_end_local(struct peer *, struct peer_conv *,
 		     const char *);
 void		 peer_conv_forget(struct peer *, struct peer_conv *);
+void		 peer_conv_gc(struct peer *);
 struct peer_conv *peer_conv_find(struct peer *, uint64_t);
 int		 peer_conv_count(struct peer *);
 void		 peer_offer_free(struct peer *, struct peer_offer *);

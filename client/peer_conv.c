@@ -25,6 +25,18 @@
 
 static void	conv_flush(struct peer *, struct peer_conv *);
 
+/*
+ * Remember the id of a Delivered or Typing: they get no reply, except
+ * NOT_FOUND when the conversation ended just before they arrived, which is
+ * no news to anyone and is not shown.
+ */
+static void
+conv_quiet(struct peer *p, uint64_t id)
+{
+	if (id != 0)
+		p->quiet[p->nquiet++ % PEER_QUIET_IDS] = id;
+}
+
 /* Return the conversation with this id, or NULL. */
 struct peer_conv *
 peer_conv_find(struct peer *p, uint64_t id)
@@ -122,6 +134,31 @@ peer_conv_forget(struct peer *p, struct peer_conv *c)
 	free(c->report_reason);
 	explicit_bzero(c->token, sizeof c->token);
 	free(c);
+}
+
+/*
+ * Let go of the oldest ended conversations beyond PEER_ENDED_KEEP.  Called
+ * only where no loop over the conversations is under way.
+ */
+void
+peer_conv_gc(struct peer *p)
+{
+	struct peer_conv	*c, *next;
+	int			 ended = 0;
+
+	TAILQ_FOREACH(c, &p->convs, entry) {
+		if (c->state == PEER_CONV_ENDED)
+			ended++;
+	}
+	TAILQ_FOREACH_SAFE(c, &p->convs, entry, next) {
+		if (ended <= PEER_ENDED_KEEP)
+			break;
+		if (c->state != PEER_CONV_ENDED)
+			continue;
+		p->ui->forget(p, c);
+		peer_conv_forget(p, c);
+		ended--;
+	}
 }
 
 /*
@@ -308,7 +345,7 @@ peer_conv_message(struct peer *p, Envelope *env)
 	d.seq = c->last_seq;
 	out.body_case = PEERD__V1__ENVELOPE__BODY_DELIVERED;
 	out.delivered = &d;
-	(void)peer_send(p, &out);
+	conv_quiet(p, peer_send(p, &out));
 }
 
 /* MessageAccepted: peerd holds one of ours. */
@@ -444,7 +481,13 @@ peer_conv_error(struct peer *p, uint64_t id, int code, const char *name,
 	struct peer_conv	*c;
 	struct peer_offer	*o;
 	struct peer_msg		*m;
+	size_t			 i;
 
+	for (i = 0; i < PEER_QUIET_IDS; i++) {
+		if (p->quiet[i] == id &&
+		    code == PEERD__V1__ERROR_CODE__NOT_FOUND)
+			return (1);
+	}
 	TAILQ_FOREACH(c, &p->convs, entry) {
 		TAILQ_FOREACH(m, &c->outbox, entry) {
 			if (m->req != id)
@@ -654,5 +697,5 @@ peer_typing(struct peer *p, struct peer_conv *c, int on)
 	t.typing = on;
 	env.body_case = PEERD__V1__ENVELOPE__BODY_TYPING;
 	env.typing = &t;
-	(void)peer_send(p, &env);
+	conv_quiet(p, peer_send(p, &env));
 }

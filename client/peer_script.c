@@ -233,6 +233,13 @@ script_status(struct peer *p)
 	(void)p;
 }
 
+static void
+script_forget(struct peer *p, struct peer_conv *c)
+{
+	(void)p;
+	(void)c;
+}
+
 /* Decide whether the script is done; called after every event. */
 static void
 script_progress(struct peer *p)
@@ -392,5 +399,6 @@ const struct peer_ui peer_script_ui = {
 	script_error,
 	script_notice,
 	script_status,
-	script_progress
+	script_progress,
+	script_forget
 };

@@ -239,7 +239,7 @@ static void
 session_connect(struct peer *p)
 {
 	struct peerclient_hello	 h;
-	struct peer_conv	*c;
+	struct peer_conv	*c, *next;
 	Peerd__V1__Role		 role;
 	int			 rc;
 
@@ -258,7 +258,7 @@ session_connect(struct peer *p)
 		peerclient_hello_set_credential(&h, p->cred, p->cred_len);
 	if (p->has_key)
 		peerclient_hello_set_requester_key(&h, p->key, sizeof p->key);
-	TAILQ_FOREACH(c, &p->convs, entry) {
+	TAILQ_FOREACH_SAFE(c, &p->convs, entry, next) {
 		if (c->state == PEER_CONV_ENDED)
 			continue;
 		peer_conv_lost(p, c);
@@ -350,6 +350,7 @@ session_envelope(struct peerclient *pc, Envelope *env, void *arg)
 	peerclient_envelope_free(env);
 	if (p->state == PEER_S_CLOSING || p->state == PEER_S_DONE)
 		return;
+	peer_conv_gc(p);
 	peer_leave_check(p);
 	if (p->state != PEER_S_CLOSING && p->state != PEER_S_DONE)
 		p->ui->progress(p);
@@ -372,7 +373,10 @@ session_closed(struct peerclient *pc, enum peerclient_reason reason,
 	    peerclient_reason_name(reason));
 	session_lost(p, p->state == PEER_S_READY ? "lost the connection to" :
 	    "cannot connect to", buf, reason != PEERCLIENT_CLOSED_TLS_VERIFY);
-	p->ui->progress(p);
+	if (p->state != PEER_S_CLOSING && p->state != PEER_S_DONE) {
+		peer_conv_gc(p);
+		p->ui->progress(p);
+	}
 }
 
 /* Copy the Welcome: limits, catalogue, who we are; then pick up. */

@@ -317,6 +317,21 @@ tty_ev_progress(struct peer *p)
 	tty_dirty();
 }
 
+/* An old ended conversation goes: free its lines (the words in them). */
+static void
+tty_ev_forget(struct peer *p, struct peer_conv *c)
+{
+	(void)p;
+	if (c->ui == NULL)
+		return;
+	if (tty.view == c->ui)
+		tty.view = &tty.lobby;
+	tty_view_free(c->ui);
+	free(c->ui);
+	c->ui = NULL;
+	tty_dirty();
+}
+
 const struct peer_ui peer_tty_ui = {
 	tty_ev_welcome,
 	tty_ev_queued,
@@ -332,5 +347,6 @@ const struct peer_ui peer_tty_ui = {
 	tty_ev_error,
 	tty_ev_notice,
 	tty_ev_status,
-	tty_ev_progress
+	tty_ev_progress,
+	tty_ev_forget
 };
