@@ -266,6 +266,27 @@ tty_ev_ended(struct peer *p, struct peer_conv *c, const char *reason)
 		tty.typing_sent = 0;
 }
 
+/* Name the tags asked for that this server does not know. */
+static void
+tty_unknown_tags(struct peer *p)
+{
+	const struct peer_list	*lists[2] = { &p->opts->need, &p->opts->prefer };
+	size_t			 i, j, k;
+
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < lists[k]->n; i++) {
+			for (j = 0; j < p->ntags; j++) {
+				if (strcmp(p->tags[j].name,
+				    lists[k]->v[i]) == 0)
+					break;
+			}
+			if (j == p->ntags)
+				tty_addf(&tty.lobby, "This service has no tag "
+				    "\"%s\".", lists[k]->v[i]);
+		}
+	}
+}
+
 static void
 tty_ev_error(struct peer *p, struct peer_conv *c, struct peer_msg *m,
     const char *code, const char *text)
@@ -285,9 +306,12 @@ tty_ev_error(struct peer *p, struct peer_conv *c, struct peer_msg *m,
 		return;
 	}
 	if (p->request_failed) {
-		tty_addf(&tty.lobby, "Your request was not taken: %s (%s). "
-		    "/new to try again, or start peer with other tags (peer "
-		    "tags lists them).", text, code);
+		tty_addf(&tty.lobby, "Your request was not taken: %s (%s).",
+		    text, code);
+		if (strcmp(code, "UNKNOWN_TAG") == 0)
+			tty_unknown_tags(p);
+		tty_addf(&tty.lobby, "/new to try again, or start peer again "
+		    "with other tags (peer tags lists them).");
 		tty.waiting_since = 0;
 		return;
 	}
