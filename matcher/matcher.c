@@ -81,21 +81,28 @@ matcher_undirty(uint32_t *list, uint32_t *n, uint32_t i)
 	}
 }
 
+/* Are all tags in t inside a catalogue of ntags? */
+static int
+matcher_tags_within(tags_t t, uint32_t ntags)
+{
+	tags_t	all = {{ 0, 0 }};
+
+	if (ntags >= 64)
+		all.w[0] = ~0ULL;
+	else
+		all.w[0] = (1ULL << ntags) - 1;
+	if (ntags >= 128)
+		all.w[1] = ~0ULL;
+	else if (ntags > 64)
+		all.w[1] = (1ULL << (ntags - 64)) - 1;
+	return (tags_subset(t, all));
+}
+
 /* Are all tags in t inside the catalogue? */
 static int
 matcher_tags_valid(const struct matcher *m, tags_t t)
 {
-	tags_t	all = {{ 0, 0 }};
-
-	if (m->ntags >= 64)
-		all.w[0] = ~0ULL;
-	else
-		all.w[0] = (1ULL << m->ntags) - 1;
-	if (m->ntags >= 128)
-		all.w[1] = ~0ULL;
-	else if (m->ntags > 64)
-		all.w[1] = (1ULL << (m->ntags - 64)) - 1;
-	return (tags_subset(t, all));
+	return (matcher_tags_within(t, m->ntags));
 }
 
 /* Check a catalogue's shape. */
@@ -151,20 +158,18 @@ int
 matcher_set_catalogue(struct matcher *m, const struct matcher_tag_def *defs,
     size_t n)
 {
-	struct matcher	 probe;
 	uint32_t	 i;
 
 	if (!matcher_catalogue_valid(defs, n))
 		return (MATCHER_EINVAL);
-	probe.ntags = n;
 	for (i = 0; i < m->nsups; i++) {
 		if ((m->sups[i].flags & SUP_USED) &&
-		    !matcher_tags_valid(&probe, m->clss[m->sups[i].cls].tags))
+		    !matcher_tags_within(m->clss[m->sups[i].cls].tags, n))
 			return (MATCHER_EINVAL);
 	}
 	for (i = 0; i < m->nreqs; i++) {
-		if ((m->reqs[i].flags & REQ_USED) && !matcher_tags_valid(&probe,
-		    tags_or(m->reqs[i].required, m->reqs[i].preferred)))
+		if ((m->reqs[i].flags & REQ_USED) && !matcher_tags_within(
+		    tags_or(m->reqs[i].required, m->reqs[i].preferred), n))
 			return (MATCHER_EINVAL);
 	}
 	return (report_catalogue(m, defs, n));
