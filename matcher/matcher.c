@@ -483,6 +483,16 @@ matcher_next(struct matcher *m, uint64_t now, struct matcher_proposal *out)
 	return (1);
 }
 
+/* When the earliest pending relaxation falls due. */
+int
+matcher_wakeup(const struct matcher *m, uint64_t *when)
+{
+	if (m->relax.n == 0)
+		return (0);
+	*when = m->reqs[m->relax.v[0]].relax_ms;
+	return (1);
+}
+
 /* The offer for a request was accepted. */
 int
 matcher_confirm(struct matcher *m, uint64_t id, uint64_t now)

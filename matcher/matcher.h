@@ -176,6 +176,10 @@ int	matcher_request_cancel(struct matcher *, uint64_t);
  * fills *out, 0 if there is nothing to propose, or ENOMEM.
  */
 int	matcher_next(struct matcher *, uint64_t, struct matcher_proposal *);
+/* When matcher_next next has work without any event: the earliest
+ * relax-after time still pending.  Returns 1 and sets *when_ms, or 0 if no
+ * relaxation is pending (the daemon then needs no timer). */
+int	matcher_wakeup(const struct matcher *, uint64_t *);
 /* The offer for this request was accepted: the supporter's load grows, the
  * request leaves the queue.  ENOENT; ESTATE if no offer is out. */
 int	matcher_confirm(struct matcher *, uint64_t, uint64_t);

@@ -334,20 +334,25 @@ test_relax_consent(void **state)
 	struct matcher		*m = *state;
 	struct matcher_request	 r;
 	struct matcher_proposal	 p;
+	uint64_t		 when;
 
 	sup(m, 1, T(WOMEN), EN, 1, 0, 0);
 	req(m, 9, 0, T(LGBTQ), 0, EN, 0, 100);	/* never consented */
+	assert_int_equal(matcher_wakeup(m, &when), 0);
 	memset(&r, 0, sizeof r);
 	r.id = 10;
 	r.required = tags(T(LGBTQ));
 	r.langs = EN;
 	r.relax_after_ms = 5000;
 	assert_int_equal(matcher_request_enqueue(m, &r, 1000), MATCHER_OK);
+	assert_int_equal(matcher_wakeup(m, &when), 1);
+	assert_true(when == 6000);
 	expect_none(m, 1000);
 	expect_none(m, 5999);
 	assert_int_equal(matcher_next(m, 6000, &p), 1);
 	assert_true(p.request_id == 10 && p.supporter_id == 1);
 	assert_int_equal(p.relaxed, 1);
+	assert_int_equal(matcher_wakeup(m, &when), 0);
 	assert_string_equal(p.explain, "required=none shared_preferred=none "
 	    "decided_by=only_candidate relaxed=yes");
 	/* Request 9 never relaxes, however long it waits. */
