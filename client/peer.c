@@ -347,6 +347,9 @@ peer_parse(struct peer_opts *o, int argc, char **argv)
 		return (peer_usage("option only for 'request'", NULL));
 	if (o->cmd != PEER_CMD_SUPPORT && used[PEER_CMD_SUPPORT])
 		return (peer_usage("option only for 'support'", NULL));
+	if (o->previous && o->no_key)
+		return (peer_usage("--previous needs the requester key "
+		    "(without --no-key)", NULL));
 	if (o->cmd == PEER_CMD_SUPPORT && o->credential == NULL)
 		return (peer_usage("support needs --credential FILE", NULL));
 	if (o->cmd == PEER_CMD_TAGS)

@@ -24,7 +24,8 @@
  *
  * At end of input: once every line was accepted by peerd (and, with
  * --wait-delivered, acknowledged by the peer), end the conversations and
- * exit.  A requester whose conversation ends exits too.
+ * exit.  A requester whose conversation ends exits too: 0, or 1 if it was
+ * lost to a drop (resume_failed, connection_lost).
  */
 #include <sys/stat.h>
 
@@ -44,6 +45,7 @@ struct script {
 	struct event	*ev_stdin;
 	struct evbuffer	*in;
 	int		 eof;
+	int		 lost;		/* a conversation was lost to a drop */
 	unsigned long	 line;		/* lines read, for messages */
 };
 
@@ -202,6 +204,9 @@ script_ended(struct peer *p, struct peer_conv *c, const char *reason)
 	(void)p;
 	script_out("ended conversation=%llu reason=%s",
 	    (unsigned long long)c->id, reason);
+	if (strcmp(reason, "resume_failed") == 0 ||
+	    strcmp(reason, "connection_lost") == 0)
+		script.lost = 1;
 }
 
 static void
@@ -255,7 +260,7 @@ script_progress(struct peer *p)
 	if (p->opts->cmd == PEER_CMD_REQUEST && p->nconv > 0 &&
 	    peer_conv_count(p) == 0) {
 		/* Our one conversation is over, whoever ended it. */
-		peer_quit(p, PEER_EXIT_OK);
+		peer_quit(p, script.lost ? PEER_EXIT_ERROR : PEER_EXIT_OK);
 		return;
 	}
 	if (!script.eof || p->state != PEER_S_READY)

@@ -818,7 +818,7 @@ test_requester_refused(void **state)
 	fake_free(f);
 }
 
-/* A resume peerd refuses ends the conversation: resume_failed. */
+/* A resume peerd refuses ends the conversation: resume_failed, exit 1. */
 static void
 test_resume_failed(void **state)
 {
@@ -847,7 +847,7 @@ test_resume_failed(void **state)
 	child_expect(c, "error code=RESUME_FAILED message=resume token "
 	    "unknown");
 	child_expect(c, "ended conversation=3 reason=resume_failed");
-	assert_int_equal(child_wait(c, T_MS), 0);
+	assert_int_equal(child_wait(c, T_MS), 1);
 	child_free(c);
 	fake_free(f);
 }
