@@ -7,6 +7,7 @@
  * has its own peerd.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -581,6 +582,77 @@ test_conv_burst_in_order(void **state)
 	tclient_free(s);
 }
 
+/*
+ * Field rules inside a conversation: client_msg_id 0 and a report reason
+ * over 64 bytes are BAD_MESSAGE (not fatal), and change nothing.
+ */
+static void
+test_conv_field_rules(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	char		 reason[80];
+
+	assert_int_equal(world_cred(w, &cred, "sup-rules", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+
+	assert_int_equal(people_chat(r, cv.id, 0, "no id", NULL),
+	    ERR_(BAD_MESSAGE));
+	memset(reason, 'r', sizeof reason - 1);
+	reason[sizeof reason - 1] = '\0';
+	assert_int_equal(people_report(r, cv.id, reason), ERR_(BAD_MESSAGE));
+	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), 300));
+	assert_null(tclient_recv(s, BODY_(END_CONVERSATION), 0));
+	assert_false(tclient_closed(r));
+	relay(r, s, cv.id, 1, "still fine");
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/*
+ * peerd stopping (SIGTERM): every conversation ends with END_SHUTDOWN on
+ * both sides, before the SHUTTING_DOWN error.
+ */
+static void
+test_conv_shutdown_ends(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+	struct tclient	*side[2];
+	int		 i;
+
+	assert_int_equal(world_cred(w, &cred, "sup-last", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	assert_int_equal(harness_peerd_signal(w->h, SIGTERM), 0);
+	side[0] = r;
+	side[1] = s;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(tclient_wait_closed(side[i], HARNESS_IO_MS),
+		    0);
+		assert_non_null(env = tclient_recv(side[i], 0, 0));
+		assert_int_equal(env->body_case, BODY_(END_CONVERSATION));
+		assert_int_equal(env->end_conversation->conversation_id,
+		    cv.id);
+		assert_int_equal(env->end_conversation->reason,
+		    END_(END_SHUTDOWN));
+		frame_free(env);
+		assert_non_null(env = tclient_recv(side[i], BODY_(ERROR), 0));
+		assert_int_equal(env->error->code, ERR_(SHUTTING_DOWN));
+		frame_free(env);
+	}
+	tclient_free(r);
+	tclient_free(s);
+}
+
 int
 main(void)
 {
@@ -606,6 +678,10 @@ main(void)
 		    setup_held, world_teardown),
 		cmocka_unit_test_setup_teardown(test_conv_burst_in_order,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_conv_field_rules, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_conv_shutdown_ends, setup,
+		    world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -267,6 +267,39 @@ test_offer_supporter_drops(void **state)
 	tclient_free(s2);
 }
 
+/*
+ * At most one pending offer per free slot: a capacity-2 supporter is
+ * offered two waiting requesters at once, a capacity-1 supporter one.
+ */
+static void
+test_offer_one_per_slot(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1, c2;
+	struct tclient	*s1, *s2, *r[4];
+	Envelope	*env;
+	int		 i;
+
+	assert_int_equal(world_cred(w, &c1, "sup-double", NULL, 2, 0), 0);
+	assert_int_equal(world_cred(w, &c2, "sup-single", NULL, 1, 0), 0);
+	for (i = 0; i < 4; i++) {
+		assert_non_null(r[i] = people_requester(w, NULL));
+		ask(r[i], NULL);
+	}
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	(void)offered(s1, "s1");
+	(void)offered(s1, "s1");
+	assert_null(tclient_recv(s1, BODY_(OFFER), 500));
+	assert_non_null(s2 = people_supporter_available(w, &c2));
+	(void)offered(s2, "s2");
+	assert_null(tclient_recv(s2, BODY_(OFFER), 500));
+	assert_null(env = tclient_recv(s1, BODY_(OFFER), 0));
+	for (i = 0; i < 4; i++)
+		tclient_free(r[i]);
+	tclient_free(s1);
+	tclient_free(s2);
+}
+
 int
 main(void)
 {
@@ -283,6 +316,8 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_offer_supporter_drops,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_offer_one_per_slot, setup,
+		    world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -27,6 +27,12 @@ setup(void **state)
 	return (world_setup(state));
 }
 
+static int
+setup_small_queue(void **state)
+{
+	return (world_setup_extra(state, "max_queue 2\n"));
+}
+
 /* Return 1 if tag is among the n strings of v. */
 static int
 has(char **v, size_t n, const char *tag)
@@ -515,6 +521,65 @@ test_queue_break_not_offered(void **state)
 	tclient_free(s);
 }
 
+/* max_queue requesters waiting: the next one gets QUEUE_FULL, not fatal. */
+static void
+test_queue_full(void **state)
+{
+	struct world	*w = *state;
+	struct tclient	*r[3];
+	Envelope	*env;
+	int		 i;
+
+	for (i = 0; i < 3; i++)
+		assert_non_null(r[i] = people_requester(w, NULL));
+	assert_int_equal(ask(r[0], NULL, NULL), 1);
+	assert_int_equal(ask(r[1], NULL, NULL), 2);
+	env = people_request(r[2], NULL, NULL, NULL, 0);
+	assert_int_equal(people_code(env), ERR_(QUEUE_FULL));
+	assert_false(env->error->fatal);
+	frame_free(env);
+	/* One leaves: room again. */
+	assert_int_equal(people_cancel(r[0]), 0);
+	assert_int_equal(ask(r[2], NULL, NULL), 2);
+	for (i = 0; i < 3; i++)
+		tclient_free(r[i]);
+}
+
+/*
+ * compatible_supporters counts connected supporters of any status whose
+ * vetted tags cover the need.
+ */
+static void
+test_queue_compatible_count(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1, c2, c3;
+	struct tclient	*s1, *s2, *s3, *r;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &c1, "sup-c1", PEOPLE_TAG_LGBTQ, 1, 0),
+	    0);
+	assert_int_equal(world_cred(w, &c2, "sup-c2",
+	    PEOPLE_TAG_LGBTQ "," PEOPLE_TAG_WARD, 1, 0), 0);
+	assert_int_equal(world_cred(w, &c3, "sup-c3", PEOPLE_TAG_WARD, 1, 0),
+	    0);
+	assert_non_null(s1 = people_supporter(w, &c1));		/* AWAY */
+	assert_non_null(s2 = people_supporter(w, &c2));		/* AWAY */
+	assert_non_null(s3 = people_supporter(w, &c3));		/* AWAY */
+	assert_int_equal(people_avail(s2, PEERD__V1__SUPPORTER_STATUS__ON_BREAK,
+	    0), 0);
+	assert_non_null(r = people_requester(w, NULL));
+	assert_non_null(env = people_request(r, PEOPLE_TAG_LGBTQ, NULL, NULL,
+	    0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	assert_int_equal(env->queue_update->compatible_supporters, 2);
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(s1);
+	tclient_free(s2);
+	tclient_free(s3);
+}
+
 int
 main(void)
 {
@@ -542,6 +607,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_queue_drop_leaves, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_break_not_offered,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_full,
+		    setup_small_queue, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_compatible_count,
 		    setup, world_teardown),
 	};
 

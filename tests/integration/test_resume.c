@@ -607,6 +607,200 @@ test_resume_supporter_replaced(void **state)
 	tclient_free(s2);
 }
 
+/* Connect with one resume entry; expect Welcome, then RESUME_FAILED. */
+static void
+expect_resume_failed(struct world *w, Peerd__V1__Role role,
+    const struct pcred *cred, const uint8_t *token, size_t len)
+{
+	struct tclient	*c;
+	struct presume	 res = { token, len, 0 };
+	Envelope	*env;
+
+	assert_non_null(c = tclient_connect(w->h));
+	assert_non_null(env = people_hello(c, role, cred, NULL, &res, 1));
+	assert_int_equal(env->body_case, BODY_(WELCOME));
+	frame_free(env);
+	assert_non_null(env = people_wait(c, "x", BODY_(ERROR),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(RESUME_FAILED));
+	assert_false(env->error->fatal);
+	frame_free(env);
+	assert_null(tclient_recv(c, BODY_(MATCHED), 300));
+	assert_null(tclient_recv(c, BODY_(CHAT_MESSAGE), 0));
+	tclient_free(c);
+}
+
+/*
+ * A resume token works only for its owner: another supporter holding it,
+ * or the requester's token presented as a supporter, gets RESUME_FAILED
+ * and none of the conversation.
+ */
+static void
+test_resume_token_not_transferable(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 ca, cb;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &ca, "sup-owner", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &cb, "sup-thief", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &ca));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	assert_int_equal(people_chat(r, cv.id, 1, "secret", NULL), 0);
+	tclient_free(s);	/* the owner is away: the token is "free" */
+	expect_status(r, "requester", cv.id, PEER_(PEER_RECONNECTING));
+
+	expect_resume_failed(w, PEERD__V1__ROLE__SUPPORTER, &cb, cv.stoken,
+	    cv.stoken_len);
+	expect_resume_failed(w, PEERD__V1__ROLE__SUPPORTER, &cb, cv.rtoken,
+	    cv.rtoken_len);
+	assert_null(tclient_recv(r, BODY_(PEER_STATUS), 300));
+
+	/* The owner still can. */
+	s = come_back(w, PEERD__V1__ROLE__SUPPORTER, &ca, cv.stoken,
+	    cv.stoken_len, 0, cv.id, &env);
+	frame_free(env);
+	assert_non_null(env = people_wait_chat(s, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "secret");
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/*
+ * The token stays the same for the whole conversation: drop, resume,
+ * drop, resume with the same token; and once the conversation has ended
+ * the token is refused.
+ */
+static void
+test_resume_twice_then_ended(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+	int		 round;
+
+	assert_int_equal(world_cred(w, &cred, "sup-twice", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	for (round = 1; round <= 2; round++) {
+		tclient_free(r);
+		expect_status(s, "supporter", cv.id,
+		    PEER_(PEER_RECONNECTING));
+		assert_int_equal(people_chat(s, cv.id, round, round == 1 ?
+		    "first gap" : "second gap", NULL), 0);
+		r = come_back(w, PEERD__V1__ROLE__REQUESTER, NULL, cv.rtoken,
+		    cv.rtoken_len, 0, cv.id, &env);
+		if (env->matched->resume_token.len > 0)
+			assert_memory_equal(env->matched->resume_token.data,
+			    cv.rtoken, 32);
+		frame_free(env);
+		expect_status(s, "supporter", cv.id, PEER_(PEER_RESUMED));
+	}
+	/* Both held messages, once each (nothing was acknowledged). */
+	assert_non_null(env = people_wait_chat(r, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "first gap");
+	frame_free(env);
+	assert_non_null(env = people_wait_chat(r, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "second gap");
+	frame_free(env);
+	assert_null(tclient_recv(r, BODY_(CHAT_MESSAGE), TRAIL_MS));
+
+	assert_int_equal(people_end(s, cv.id), 0);
+	assert_non_null(env = people_wait(r, "requester",
+	    BODY_(END_CONVERSATION), PEOPLE_PUSH_MS));
+	frame_free(env);
+	tclient_free(r);
+	expect_resume_failed(w, PEERD__V1__ROLE__REQUESTER, NULL, cv.rtoken,
+	    cv.rtoken_len);
+	tclient_free(s);
+}
+
+/*
+ * The requester never comes back: after grace the supporter gets
+ * END_PEER_GONE and its slot is free for the next requester; while the
+ * conversation waited, that supporter's one slot was not offered.
+ */
+static void
+test_resume_requester_gone_frees_slot(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *r2, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &cred, "sup-free", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	tclient_free(r);
+	expect_status(s, "supporter", cv.id, PEER_(PEER_RECONNECTING));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_non_null(env = people_request(r2, NULL, NULL, NULL, 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	frame_free(env);
+	assert_null(tclient_recv(s, BODY_(OFFER), 1000));
+
+	assert_non_null(env = people_wait(s, "supporter",
+	    BODY_(END_CONVERSATION), (PEOPLE_GRACE_S + 4) * 1000));
+	assert_int_equal(env->end_conversation->conversation_id, cv.id);
+	assert_int_equal(env->end_conversation->reason, END_(END_PEER_GONE));
+	frame_free(env);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	tclient_free(r2);
+	tclient_free(s);
+}
+
+/*
+ * While a supporter is away with a conversation in its grace window it is
+ * offered no one, even with a free slot; back, it is.
+ */
+static void
+test_resume_gone_supporter_not_offered(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *r2, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &cred, "sup-two-slots", NULL, 2, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	tclient_free(s);
+	expect_status(r, "requester", cv.id, PEER_(PEER_RECONNECTING));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_non_null(env = people_request(r2, NULL, NULL, NULL, 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	frame_free(env);
+	harness_msleep(500);
+
+	s = come_back(w, PEERD__V1__ROLE__SUPPORTER, &cred, cv.stoken,
+	    cv.stoken_len, 0, cv.id, &env);
+	frame_free(env);
+	/* No stale offer made while it was gone; a fresh one now. */
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(people_accept(s, env->offer->offer_id), 0);
+	frame_free(env);
+	assert_non_null(env = people_wait(r2, "r2", BODY_(MATCHED),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(r2);
+	tclient_free(s);
+}
+
 int
 main(void)
 {
@@ -627,6 +821,16 @@ main(void)
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_resume_supporter_replaced,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_resume_token_not_transferable, setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_twice_then_ended,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_resume_requester_gone_frees_slot, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_resume_gone_supporter_not_offered, setup,
+		    world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
