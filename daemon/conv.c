@@ -388,6 +388,22 @@ conv_attach(struct conv_side *s, struct conn *c, uint64_t last_seq)
 		    "this conversation was resumed on another connection");
 }
 
+/*
+ * End at once (END_REVOKED) every conversation of supporter sup, whose
+ * credential was revoked while its connection was gone.
+ */
+void
+conv_end_supporter(struct supporter *sup)
+{
+	struct conv	*cv, *next;
+
+	for (cv = TAILQ_FIRST(&conv_all); cv != NULL; cv = next) {
+		next = TAILQ_NEXT(cv, entry);
+		if (cv->sup == sup)
+			conv_end(cv, PEERD__V1__END_REASON__END_REVOKED);
+	}
+}
+
 /* Shutdown: end every conversation with END_SHUTDOWN. */
 void
 conv_shutdown_all(void)
@@ -579,7 +595,11 @@ conv_typing(struct conn *c, const Envelope *env)
 	conv_push(o, &out);
 }
 
-/* EndConversation: Ok, then both sides get EndConversation{BY_...}. */
+/*
+ * EndConversation: Ok, then both sides get EndConversation{BY_...}.  A
+ * requester whose supporter has dropped may ask (requeue) to go back to
+ * its original place in the queue rather than wait out the grace window.
+ */
 void
 conv_end_request(struct conn *c, const Envelope *env)
 {
@@ -589,6 +609,9 @@ conv_end_request(struct conn *c, const Envelope *env)
 	    env->end_conversation->conversation_id)) == NULL)
 		return;
 	conn_ok(c, env->id);
+	if (s->idx == CONV_REQUESTER && env->end_conversation->requeue &&
+	    conv_other(s)->c == NULL)
+		c->requeue_ms = s->conv->enq_ms;
 	conv_end(s->conv, s->idx == CONV_REQUESTER ?
 	    PEERD__V1__END_REASON__END_BY_REQUESTER :
 	    PEERD__V1__END_REASON__END_BY_SUPPORTER);

@@ -461,6 +461,7 @@ match_tick(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
+	supporter_tick();
 	match_run();
 	now = util_now_ms();
 	TAILQ_FOREACH(r, &match_requests, entry) {

@@ -425,6 +425,7 @@ void		 supporter_conv_ended(struct supporter *);
 void		 supporter_offer_timed_out(struct supporter *);
 u_int		 supporter_compatible(const struct matcher_tags *, uint64_t);
 void		 supporter_counts(u_int *, u_int *, u_int *);
+void		 supporter_tick(void);
 void		 supporter_stop(void);
 const char	*supporter_check_availability(struct conn *,
 		     const Envelope *);
@@ -477,6 +478,7 @@ void		 conv_start(struct conn *, struct supporter *,
 		     const struct matcher_proposal *, uint64_t);
 void		 conv_conn_gone(struct conn *);
 void		 conv_attach(struct conv_side *, struct conn *, uint64_t);
+void		 conv_end_supporter(struct supporter *);
 void		 conv_shutdown_all(void);
 u_int		 conv_count(void);
 const char	*conv_check(struct conn *, const Envelope *);

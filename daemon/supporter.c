@@ -331,6 +331,26 @@ supporter_counts(u_int *available, u_int *away, u_int *on_break)
 	}
 }
 
+/*
+ * Once a second: a dropped supporter whose credential has been revoked
+ * since loses its conversations now, not when the grace window ends (a
+ * live one is ended by revoke.c through CONN_F_REVOKED).
+ */
+void
+supporter_tick(void)
+{
+	struct supporter	*s, *next;
+
+	for (s = TAILQ_FIRST(&supporters); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->conn != NULL || !revoke_is_revoked(s->id))
+			continue;
+		log_info("event=supporter_revoked conversations=%u", s->nconvs);
+		/* The last conversation's end frees s. */
+		conv_end_supporter(s);
+	}
+}
+
 /* Forget every supporter (after the loop has ended). */
 void
 supporter_stop(void)
