@@ -105,6 +105,8 @@ tty_ev_offer(struct peer *p, struct peer_offer *o)
 	    o->prefer[0] != '\0' ? o->prefer : "nothing",
 	    o->langs[0] != '\0' ? o->langs : "any", o->waited_s,
 	    (unsigned long long)o->id, (unsigned long long)o->id);
+	/* The offer's countdown matters more than an older notice. */
+	tty.notice_until = 0;
 	tty_bell();
 }
 

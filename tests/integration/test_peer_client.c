@@ -1151,7 +1151,9 @@ fail:
 
 /*
  * Interactive supporter: an offer with its countdown, /accept, the new
- * conversation, /break, and Ctrl-C twice to leave (ending it).
+ * conversation, a second one (unread mark, Tab to switch, a reply to the
+ * right conversation), /break, and Ctrl-C twice to leave (ending the
+ * conversation still open).
  */
 static void
 test_tty_supporter(void **state)
@@ -1195,6 +1197,41 @@ test_tty_supporter(void **state)
 	if (pane_wait(session, "You are talking with guest-7f3a", T_MS) ||
 	    pane_wait(session, "1/2", T_MS))
 		goto fail;
+	/* A second conversation: told, then Tab switches to it. */
+	fake_offer(f, 78, NULL, 0);
+	if (pane_wait(session, "Offer 78: shares no tags", T_MS))
+		goto fail;
+	sh("tmux send-keys -t %s '/accept 78' Enter", session);
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_ACCEPT_OFFER);
+	assert_int_equal(env->accept_offer->offer_id, 78);
+	fake_ok(f, env->id);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	fake_matched(f, 9, "guest-91bc", NULL, 0, 0, 0, 0);
+	if (pane_wait(session, "New conversation 2 with guest-91bc", T_MS) ||
+	    pane_wait(session, "[1:guest-7f3a] 2:guest-91bc", T_MS))
+		goto fail;
+	fake_chat(f, 9, 1, "hello from the second");
+	if (pane_wait(session, "2:guest-91bc*", T_MS))
+		goto fail;
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_DELIVERED);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	sh("tmux send-keys -t %s Tab", session);
+	if (pane_wait(session, "1:guest-7f3a [2:guest-91bc]", T_MS) ||
+	    pane_wait(session, "guest-91bc: hello from the second", T_MS))
+		goto fail;
+	sh("tmux send-keys -t %s 'welcome' Enter", session);
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_TYPING);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_TYPING);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
+	assert_int_equal(env->chat_message->conversation_id, 9);
+	fake_accepted(f, env->id, 9, 1, 2);
+	peerd__v1__envelope__free_unpacked(env, NULL);
+	fake_end(f, 9, PEERD__V1__END_REASON__END_BY_REQUESTER);
+	if (pane_wait(session, "guest-91bc ended the conversation.", T_MS))
+		goto fail;
+
 	sh("tmux send-keys -t %s '/break' Enter", session);
 	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_SET_AVAILABILITY);
 	assert_int_equal(env->set_availability->status,
