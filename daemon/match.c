@@ -596,6 +596,7 @@ match_request_peer(struct conn *c, const Envelope *env)
 	const Peerd__V1__RequestPeer	*rp = env->request_peer;
 	struct matcher_request		 mr;
 	struct request			*r;
+	struct previous			*p;
 	uint64_t			 now = util_now_ms(), key;
 	size_t				 i;
 	int				 bad, l, rc;
@@ -652,9 +653,8 @@ match_request_peer(struct conn *c, const Envelope *env)
 	r->relax_after_s = rp->relax_after_s;
 	if (rp->prefer_previous) {
 		key = auth_requester_key(c);
-		if (key != 0 && map_get(&match_prev, key) != NULL)
-			r->previous = ((struct previous *)map_get(&match_prev,
-			    key))->nid;
+		if (key != 0 && (p = map_get(&match_prev, key)) != NULL)
+			r->previous = p->nid;
 		else
 			r->previous = c->last_sup;
 	}
