@@ -236,6 +236,8 @@ world_cred_full(struct world *w, struct pcred *out, const char *id,
 		info.issued_at = now - 2 * 86400;
 		info.not_after = now - 3600;
 	}
+	if (flags & PCRED_SHORT)
+		info.not_after = now + PCRED_SHORT_S;
 	if (flags & PCRED_FUTURE) {
 		info.issued_at = now + 86400;
 		info.not_after = now + 2 * 86400;

@@ -104,6 +104,8 @@ int		 world_restart_peerd(struct world *w);
 #define PCRED_FORGED	0x02	/* signed by another key */
 #define PCRED_OPERATOR	0x04	/* role OPERATOR (default SUPPORTER) */
 #define PCRED_FUTURE	0x08	/* issued_at a day ahead */
+#define PCRED_SHORT	0x10	/* not_after PCRED_SHORT_S seconds from now */
+#define PCRED_SHORT_S	3
 
 struct pcred {
 	char		 id[CRED_ID_MAX + 1];

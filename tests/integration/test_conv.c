@@ -163,6 +163,11 @@ test_conv_whole(void **state)
 	frame_free(rm);
 	frame_free(sm);
 
+	/* In a conversation: asking again is BAD_STATE. */
+	env = people_request(r, NULL, NULL, NULL, 0);
+	assert_int_equal(people_code(env), ERR_(BAD_STATE));
+	frame_free(env);
+
 	/* Messages both ways; seqs start at 1 and only go up. */
 	s1 = relay(r, s, conv, 1, "hello, is anyone there?");
 	assert_int_equal(s1, 1);
@@ -653,6 +658,38 @@ test_conv_shutdown_ends(void **state)
 	tclient_free(s);
 }
 
+/*
+ * Capacity lowered below the load: no new offers until the load is under
+ * the new capacity.
+ */
+static void
+test_conv_capacity_lowered(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r1, *r2, *s;
+	struct pconv	 c1;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &cred, "sup-tired", NULL, 2, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_int_equal(people_match(r1, s, NULL, NULL, &c1), 0);
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 1), 0);
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_non_null(env = people_request(r2, NULL, NULL, NULL, 0));
+	frame_free(env);
+	assert_null(tclient_recv(s, BODY_(OFFER), PEOPLE_QUIET_MS));
+	assert_int_equal(people_end(s, c1.id), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(s);
+}
+
 int
 main(void)
 {
@@ -682,6 +719,8 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_conv_shutdown_ends, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_conv_capacity_lowered,
+		    setup, world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

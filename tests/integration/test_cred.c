@@ -320,6 +320,70 @@ test_cred_revoked_with_offer(void **state)
 }
 
 /*
+ * A supporter revoked while its connection is gone and its conversation
+ * waits in the grace window: the conversation ends at once with
+ * END_REVOKED (PROTOCOL.md: "ends its conversations at once, no grace
+ * window"), not END_PEER_GONE after the window.
+ */
+static void
+test_cred_revoked_while_away(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+	int64_t		 t0;
+
+	assert_int_equal(world_cred(w, &cred, "sup-away-revoked", NULL, 1, 0),
+	    0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	tclient_free(s);
+	assert_non_null(env = people_wait(r, "requester", BODY_(PEER_STATUS),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	t0 = harness_now_ms();
+	assert_int_equal(people_revoke(w, "sup-away-revoked"), 0);
+	assert_non_null(env = people_wait(r, "requester",
+	    BODY_(END_CONVERSATION), (PEOPLE_GRACE_S + 4) * 1000));
+	assert_int_equal(env->end_conversation->conversation_id, cv.id);
+	if (env->end_conversation->reason != END_(END_REVOKED))
+		fprintf(stderr, "ended with reason %d after %lld ms\n",
+		    env->end_conversation->reason,
+		    (long long)(harness_now_ms() - t0));
+	assert_int_equal(env->end_conversation->reason, END_(END_REVOKED));
+	frame_free(env);
+	assert_true(harness_now_ms() - t0 < PEOPLE_GRACE_S * 1000);
+	tclient_free(r);
+}
+
+/*
+ * A credential that expires during a session: the session ends with
+ * CREDENTIAL_EXPIRED soon after not_after.
+ */
+static void
+test_cred_expires_live(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*s;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &cred, "sup-short", NULL, 1,
+	    PCRED_SHORT), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(env = people_wait(s, "supporter", BODY_(ERROR),
+	    (PCRED_SHORT_S + 3) * 1000));
+	assert_int_equal(env->error->code, ERR_(CREDENTIAL_EXPIRED));
+	assert_true(env->error->fatal);
+	frame_free(env);
+	assert_int_equal(tclient_wait_closed(s, HARNESS_IO_MS), 0);
+	tclient_free(s);
+}
+
+/*
  * A requester sending supporter messages (and a supporter requester ones,
  * an operator conversation ones): PERMISSION_DENIED, connection kept.
  */
@@ -435,6 +499,10 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_revoked_with_offer,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_cred_revoked_while_away,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_cred_expires_live, setup,
+		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_roles_enforced, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_capacity_limit, setup,

@@ -184,6 +184,35 @@ test_presence_gone_after_disconnect(void **state)
 	    0);
 }
 
+/*
+ * The same supporter connecting again (SESSION_REPLACED for the old
+ * connection): the old connection going must not take the new session's
+ * record with it.
+ */
+static void
+test_presence_survives_replacement(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*s, *s2;
+
+	assert_int_equal(world_cred(w, &cred, "sup-relogin", NULL, 2, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_int_equal(wait_status(w->h, "sup-relogin", "available",
+	    AVAILABLE, PRESENCE_MS), 0);
+	assert_non_null(s2 = people_supporter(w, &cred));
+	assert_int_equal(tclient_wait_closed(s, HARNESS_IO_MS), 0);
+	tclient_free(s);
+	harness_msleep(500);
+	assert_int_equal(wait_status(w->h, "sup-relogin", "available",
+	    AVAILABLE, PRESENCE_MS), 0);
+	assert_int_equal(redis_sismember(w->h, "peerd:node:test",
+	    "sup-relogin"), 1);
+	tclient_free(s2);
+	assert_int_equal(redis_presence_gone(w->h, "sup-relogin",
+	    (PEOPLE_PRESENCE_TTL_S - 2) * 1000), 0);
+}
+
 /* A revoked supporter's record goes with its session. */
 static void
 test_presence_gone_after_revoke(void **state)
@@ -317,6 +346,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_presence_gone_after_disconnect, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_presence_survives_replacement, setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_presence_gone_after_revoke,
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_presence_opaque, setup,

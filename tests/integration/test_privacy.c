@@ -407,6 +407,97 @@ test_privacy_supporter_reports(void **state)
 	tclient_free(s1);
 }
 
+/* Write len bytes as lower- and upper-case hex and base64 into out[3]. */
+static void
+encodings(const uint8_t *b, size_t len, char out[3][96])
+{
+	static const char	b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t			i, o = 0;
+
+	for (i = 0; i < len && i < 40; i++) {
+		snprintf(out[0] + 2 * i, 3, "%02x", b[i]);
+		snprintf(out[1] + 2 * i, 3, "%02X", b[i]);
+	}
+	/* base64 of the first 30 bytes (no padding involved). */
+	for (i = 0; i + 3 <= len && i < 30; i += 3) {
+		uint32_t	v = (uint32_t)b[i] << 16 | b[i + 1] << 8 | b[i + 2];
+
+		out[2][o++] = b64[v >> 18 & 63];
+		out[2][o++] = b64[v >> 12 & 63];
+		out[2][o++] = b64[v >> 6 & 63];
+		out[2][o++] = b64[v & 63];
+	}
+	out[2][o] = '\0';
+}
+
+/*
+ * Secrets never reach the log: not the requester key, not the resume
+ * tokens (whoever reads them could take over a conversation), in hex or
+ * base64, whole or their first 8 bytes.
+ */
+static void
+test_privacy_secrets_not_logged(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+	uint8_t		 key[32];
+	const uint8_t	*secret[3];
+	char		 enc[3][96], probe[32], line[1024];
+	size_t		 i, j;
+	int		 bad = 0;
+
+	for (i = 0; i < sizeof key; i++)
+		key[i] = (uint8_t)(0xa0 + i * 7);
+	assert_int_equal(world_cred(w, &cred, "sup-secret", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, key));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	assert_int_equal(cv.rtoken_len, 32);
+	assert_int_equal(cv.stoken_len, 32);
+	/* Resume both sides, so the tokens go through Hello parsing too. */
+	tclient_free(r);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(PEER_STATUS),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	{
+		struct presume	res = { cv.rtoken, cv.rtoken_len, 0 };
+
+		assert_non_null(r = tclient_connect(w->h));
+		assert_non_null(env = people_hello(r,
+		    PEERD__V1__ROLE__REQUESTER, NULL, key, &res, 1));
+		frame_free(env);
+		assert_non_null(env = people_wait(r, "requester",
+		    BODY_(MATCHED), PEOPLE_PUSH_MS));
+		frame_free(env);
+	}
+	assert_int_equal(people_end(r, cv.id), 0);
+	tclient_free(r);
+	tclient_free(s);
+	assert_int_equal(harness_peerd_stop(w->h), 0);
+
+	secret[0] = key;
+	secret[1] = cv.rtoken;
+	secret[2] = cv.stoken;
+	for (i = 0; i < 3; i++) {
+		memset(enc, 0, sizeof enc);
+		encodings(secret[i], 32, enc);
+		for (j = 0; j < 3; j++) {
+			snprintf(probe, sizeof probe, "%.16s", enc[j]);
+			if (log_lines_with(w->h, probe, NULL, line,
+			    sizeof line) != 0) {
+				fprintf(stderr, "secret %zu (encoding %zu) "
+				    "logged: %s", i, j, line);
+				bad++;
+			}
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
@@ -421,6 +512,8 @@ main(void)
 		    test_privacy_report_blocks_pair, setup, world_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_privacy_supporter_reports, setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_privacy_secrets_not_logged, setup, world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
