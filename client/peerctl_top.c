@@ -360,7 +360,7 @@ top_op_cb(struct peerctl_op *op, enum peerctl_op_event ev,
 		break;
 	case PEERCTL_OP_REFUSED:
 		top_tty_leave(t);
-		peerctl_warnx(t->cmd, "peerd refused the operator credential "
+		peerctl_warnx(t->cmd, "peerd refused the credential "
 		    "%s: %s", t->o.credential, why);
 		top_quit(t, PEERCTL_EXIT_ERROR);
 		break;

@@ -346,6 +346,105 @@ test_peerctl_stats_refused(void **state)
 	    2);
 }
 
+/* Return the unsigned number after "key": in a JSON text, or -1. */
+static long long
+json_number(const char *s, const char *key)
+{
+	char		 k[128];
+	const char	*p;
+
+	snprintf(k, sizeof k, "\"%s\":", key);
+	if ((p = strstr(s, k)) == NULL || p[strlen(k)] < '0' ||
+	    p[strlen(k)] > '9')
+		return (-1);
+	return (strtoll(p + strlen(k), NULL, 10));
+}
+
+/*
+ * stats --json after some activity: supporters by status, an offer
+ * declined then one accepted after a wait of 2 s (p50/p90), the active
+ * conversation, a message relayed, capacity net of the conversation.
+ */
+static void
+test_peerctl_stats_activity(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cb, ca, c1, c2;
+	struct tclient	*sb, *sa, *s1, *s2, *r;
+	struct pconv	 cv;
+	Envelope	*env;
+	char		 op[HARNESS_PATH], out[T_OUT_MAX], path[HARNESS_PATH];
+	char		 want[256];
+	uint64_t	 seq;
+
+	operator_file(w, op, sizeof op);
+	assert_int_equal(world_cred(w, &cb, "sup-break", PEOPLE_TAG_BME, 1, 0),
+	    0);
+	assert_non_null(sb = people_supporter(w, &cb));
+	assert_int_equal(people_avail(sb, PEERD__V1__SUPPORTER_STATUS__ON_BREAK,
+	    0), 0);
+	assert_int_equal(world_cred(w, &ca, "sup-away", PEOPLE_TAG_BME, 1, 0),
+	    0);
+	assert_non_null(sa = people_supporter(w, &ca));	/* AWAY */
+
+	r = queue_lgbtq(w);
+	harness_msleep(2100);
+	/* The first supporter declines, the second accepts. */
+	assert_int_equal(world_cred(w, &c1, "sup-l1", PEOPLE_TAG_LGBTQ, 1, 0),
+	    0);
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	assert_non_null(env = people_wait(s1, "sup-l1", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(people_decline(s1, env->offer->offer_id), 0);
+	frame_free(env);
+	assert_int_equal(world_cred(w, &c2, "sup-l2", PEOPLE_TAG_LGBTQ, 2, 0),
+	    0);
+	assert_non_null(s2 = people_supporter_available(w, &c2));
+	assert_non_null(env = people_wait(s2, "sup-l2", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	memset(&cv, 0, sizeof cv);
+	cv.offer_id = env->offer->offer_id;
+	frame_free(env);
+	assert_int_equal(people_accept(s2, cv.offer_id), 0);
+	assert_non_null(env = people_wait(r, "requester", BODY_(MATCHED),
+	    PEOPLE_PUSH_MS));
+	cv.id = env->matched->conversation_id;
+	frame_free(env);
+	assert_int_equal(people_chat(r, cv.id, 1, "hello", &seq), 0);
+	assert_non_null(env = people_wait_chat(s2, cv.id, PEOPLE_PUSH_MS));
+	frame_free(env);
+
+	assert_int_equal(peerctl_run(w->h, "out", "err", "stats", "--json",
+	    "--credential", op), 0);
+	tpath(path, sizeof path, w->h->dir, "out");
+	slurp(path, out, sizeof out);
+	assert_int_equal(json_number(out, "queue_waiting"), 0);
+	assert_int_equal(json_number(out, "supporters_available"), 2);
+	assert_int_equal(json_number(out, "supporters_away"), 1);
+	assert_int_equal(json_number(out, "supporters_on_break"), 1);
+	assert_int_equal(json_number(out, "conversations_active"), 1);
+	assert_int_equal(json_number(out, "matches_total"), 1);
+	assert_int_equal(json_number(out, "offers_accepted"), 1);
+	assert_int_equal(json_number(out, "offers_declined"), 1);
+	assert_int_equal(json_number(out, "offers_timed_out"), 0);
+	assert_int_equal(json_number(out, "messages_relayed"), 1);
+	assert_in_range(json_number(out, "wait_p50_s"), 2, 10);
+	assert_in_range(json_number(out, "wait_p90_s"), 2, 10);
+	/* lgbtq: sup-l1's free slot and one of sup-l2's two. */
+	snprintf(want, sizeof want, "{\"tag\":\"%s\",\"waiting\":0,"
+	    "\"available_capacity\":2,\"gap\":0}", PEOPLE_TAG_LGBTQ);
+	assert_non_null(strstr(out, want));
+	/* bme: on a break and away count for nothing. */
+	snprintf(want, sizeof want, "{\"tag\":\"%s\",\"waiting\":0,"
+	    "\"available_capacity\":0,\"gap\":0}", PEOPLE_TAG_BME);
+	assert_non_null(strstr(out, want));
+	tclient_free(r);
+	tclient_free(s2);
+	tclient_free(s1);
+	tclient_free(sa);
+	tclient_free(sb);
+}
+
 /* Wait up to ms until dir/name has n lines containing needle. */
 static int
 wait_lines(struct harness *h, const char *name, const char *needle, int n,
@@ -429,6 +528,101 @@ test_peerctl_top_reconnects(void **state)
 	assert_int_equal(child_wait(pid, 3000), 0);
 }
 
+/* Run a shell command; return its exit status, or -1. */
+static int
+sh(const char *fmt, ...)
+{
+	char	cmd[4096];
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return (rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc));
+}
+
+/* Capture the pane of tmux server sock into buf. */
+static char *
+pane(const char *sock, char *buf, size_t len)
+{
+	char	 cmd[256];
+	FILE	*p;
+	size_t	 n = 0;
+
+	snprintf(cmd, sizeof cmd, "tmux -L %s capture-pane -p 2>/dev/null",
+	    sock);
+	if ((p = popen(cmd, "r")) != NULL) {
+		n = fread(buf, 1, len - 1, p);
+		pclose(p);
+	}
+	buf[n] = '\0';
+	return (buf);
+}
+
+/* Wait until the pane shows needle.  Returns 0, or -1 (pane printed). */
+static int
+pane_wait(const char *sock, const char *needle, int ms)
+{
+	char	buf[16384];
+	int64_t	end = harness_now_ms() + ms;
+
+	for (;;) {
+		if (strstr(pane(sock, buf, sizeof buf), needle) != NULL)
+			return (0);
+		if (harness_now_ms() >= end) {
+			fprintf(stderr, "pane has no \"%s\":\n%s\n", needle,
+			    buf);
+			return (-1);
+		}
+		harness_msleep(50);
+	}
+}
+
+/*
+ * top on a terminal (tmux): the full-screen view with the queue and the
+ * lgbtq gap; q quits with status 0 and gives the screen back.
+ */
+static void
+test_peerctl_top_tty(void **state)
+{
+	struct world	*w = *state;
+	struct tclient	*r;
+	char		 op[HARNESS_PATH], sock[64], buf[16384];
+	int		 ok;
+
+	if (sh("command -v tmux >/dev/null") != 0)
+		skip();
+	if (w->h->peerctl_bin == NULL)
+		fail_msg("PEERCTL_BIN is not set (make test sets it)");
+	operator_file(w, op, sizeof op);
+	r = queue_lgbtq(w);
+	snprintf(sock, sizeof sock, "peerctl%d", (int)getpid());
+	assert_int_equal(sh("tmux -L %s new-session -d -x 100 -y 40 "
+	    "'echo before-top; %s top --server 127.0.0.1:%d --ca %s "
+	    "--credential %s; echo top-status=$?; stty -a | grep -q -- "
+	    "-icanon || echo canon-again; sleep 60'", sock,
+	    w->h->peerctl_bin, w->h->port, w->h->ca, op), 0);
+	ok = pane_wait(sock, "peerctl top", 5000) == 0 &&
+	    pane_wait(sock, "connected", 5000) == 0 &&
+	    pane_wait(sock, "GAP 1", 5000) == 0 &&
+	    pane_wait(sock, "  waiting               1", 5000) == 0;
+	/* The view is redrawn in place: one title, not one per second. */
+	harness_msleep(1500);
+	ok = ok && lines_with(pane(sock, buf, sizeof buf), "peerctl top") == 1;
+	sh("tmux -L %s send-keys q", sock);
+	ok = ok && pane_wait(sock, "top-status=0", 5000) == 0 &&
+	    pane_wait(sock, "canon-again", 5000) == 0;
+	/* The alternate screen is gone: what was there before is back. */
+	pane(sock, buf, sizeof buf);
+	sh("tmux -L %s kill-server 2>/dev/null", sock);
+	tclient_free(r);
+	assert_true(ok);
+	assert_non_null(strstr(buf, "before-top"));
+	assert_null(strstr(buf, "supply and demand"));
+}
+
 int
 main(void)
 {
@@ -439,9 +633,13 @@ main(void)
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_peerctl_stats_refused,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_peerctl_stats_activity,
+		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_peerctl_top_plain,
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_peerctl_top_reconnects,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_peerctl_top_tty,
 		    setup, world_teardown),
 	};
 
