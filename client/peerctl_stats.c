@@ -381,10 +381,16 @@ op_error(struct peerctl_op *op, const Envelope *env)
 	}
 	/* Anything else ends this connection (or this request): retry. */
 	snprintf(op->why, sizeof op->why, "%s", why);
-	if (env->id != 0 && env->id == op->stats_id)
+	if (e->fatal || env->id == op->hello_id) {
+		peerclient_close(op->pc);	/* op_closed() reports it */
+		return;
+	}
+	if (env->id != 0 && env->id == op->stats_id) {
+		/* This request failed; the connection stays for the next. */
 		op->stats_id = 0;
-	if (e->fatal || env->id == op->hello_id)
-		peerclient_close(op->pc);
+		op->why[0] = '\0';
+		op->cb(op, PEERCTL_OP_LOST, NULL, why, op->arg);
+	}
 }
 
 /* One envelope from peerd. */
