@@ -352,9 +352,10 @@ conv_conn_gone(struct conn *c)
 /*
  * Attach side s to connection c after a valid resume token: c gets
  * Matched{resumed}, then every message addressed to it above last_seq,
- * in order; the other side gets PeerStatus{PEER_RESUMED}.  last_seq also
- * acknowledges what c says it already has.  A live connection that held
- * the side before (a requester's old connection) is closed.
+ * in order; the other side gets PeerStatus{PEER_RESUMED} if it had been
+ * told of the drop.  last_seq also acknowledges what c says it already
+ * has.  A live connection that held the side before (a requester's old
+ * connection) is closed.
  */
 void
 conv_attach(struct conv_side *s, struct conn *c, uint64_t last_seq)
@@ -382,7 +383,9 @@ conv_attach(struct conv_side *s, struct conn *c, uint64_t last_seq)
 		if (m->to == s->idx && m->seq > last_seq)
 			conv_send_msg(s, m);
 	}
-	conv_send_status(conv_other(s), PEERD__V1__PEER_STATE__PEER_RESUMED);
+	if (old == NULL)
+		conv_send_status(conv_other(s),
+		    PEERD__V1__PEER_STATE__PEER_RESUMED);
 	if (old != NULL && old != c)
 		conn_error(old, 0, ERR(SESSION_REPLACED), 1,
 		    "this conversation was resumed on another connection");
