@@ -668,6 +668,7 @@ stats_cb(struct peerctl_op *op, enum peerctl_op_event ev,
 	event_base_loopexit(run->base, NULL);
 }
 
+/* stats: connect, ask once, print the answer; exit 1 after 10 s without one. */
 static int
 peerctl_stats(const struct peerctl_cmd *cmd, int argc, char **argv)
 {

@@ -414,6 +414,7 @@ top_signal_cb(evutil_socket_t sig, short what, void *arg)
 	top_quit(t, PEERCTL_EXIT_OK);
 }
 
+/* top: tick every second until q, a signal, or a refusal. */
 static int
 peerctl_top(const struct peerctl_cmd *cmd, int argc, char **argv)
 {
