@@ -445,6 +445,52 @@ test_peerctl_stats_activity(void **state)
 	tclient_free(sb);
 }
 
+/*
+ * An offer left unanswered: after offer_timeout it counts as timed out,
+ * the supporter is away, and the requester waits on with a gap.
+ */
+static void
+test_peerctl_stats_offer_timeout(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c;
+	struct tclient	*s, *r;
+	Envelope	*env;
+	char		 op[HARNESS_PATH], out[T_OUT_MAX], path[HARNESS_PATH];
+	char		 want[256];
+
+	operator_file(w, op, sizeof op);
+	assert_int_equal(world_cred(w, &c, "sup-slow", PEOPLE_TAG_LGBTQ, 1, 0),
+	    0);
+	assert_non_null(s = people_supporter_available(w, &c));
+	r = queue_lgbtq(w);
+	assert_non_null(env = people_wait(s, "sup-slow", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	/* The server tells the supporter it is away once the offer lapses. */
+	assert_non_null(env = people_wait(s, "sup-slow",
+	    BODY_(SET_AVAILABILITY), PEOPLE_OFFER_S * 1000 + PEOPLE_PUSH_MS));
+	frame_free(env);
+
+	assert_int_equal(peerctl_run(w->h, "out", "err", "stats", "--json",
+	    "--credential", op), 0);
+	tpath(path, sizeof path, w->h->dir, "out");
+	slurp(path, out, sizeof out);
+	assert_int_equal(json_number(out, "offers_timed_out"), 1);
+	assert_int_equal(json_number(out, "offers_declined"), 0);
+	assert_int_equal(json_number(out, "offers_accepted"), 0);
+	assert_int_equal(json_number(out, "supporters_available"), 0);
+	assert_int_equal(json_number(out, "supporters_away"), 1);
+	assert_int_equal(json_number(out, "queue_waiting"), 1);
+	assert_in_range(json_number(out, "oldest_wait_s"), PEOPLE_OFFER_S,
+	    PEOPLE_OFFER_S + 10);
+	snprintf(want, sizeof want, "{\"tag\":\"%s\",\"waiting\":1,"
+	    "\"available_capacity\":0,\"gap\":1}", PEOPLE_TAG_LGBTQ);
+	assert_non_null(strstr(out, want));
+	tclient_free(r);
+	tclient_free(s);
+}
+
 /* Wait up to ms until dir/name has n lines containing needle. */
 static int
 wait_lines(struct harness *h, const char *name, const char *needle, int n,
@@ -634,6 +680,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_peerctl_stats_refused,
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_peerctl_stats_activity,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_peerctl_stats_offer_timeout,
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_peerctl_top_plain,
 		    setup, world_teardown),
