@@ -690,6 +690,31 @@ test_conv_capacity_lowered(void **state)
 	tclient_free(s);
 }
 
+/*
+ * An offer is accepted once: a second AcceptOffer (or a DeclineOffer after
+ * it) is NOT_FOUND, and each side gets exactly one Matched.
+ */
+static void
+test_conv_accept_once(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+
+	assert_int_equal(world_cred(w, &cred, "sup-once", NULL, 2, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	assert_int_equal(people_accept(s, cv.offer_id), ERR_(NOT_FOUND));
+	assert_int_equal(people_decline(s, cv.offer_id), ERR_(NOT_FOUND));
+	assert_null(tclient_recv(s, BODY_(MATCHED), 300));
+	assert_null(tclient_recv(r, BODY_(MATCHED), 0));
+	relay(r, s, cv.id, 1, "just the one conversation");
+	tclient_free(r);
+	tclient_free(s);
+}
+
 int
 main(void)
 {
@@ -721,6 +746,8 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_conv_capacity_lowered,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_conv_accept_once, setup,
+		    world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

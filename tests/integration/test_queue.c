@@ -347,6 +347,9 @@ test_queue_urgent_first(void **state)
 	assert_int_equal(env->queue_update->position, 1);
 	frame_free(env);
 
+	/* The earlier ordinary request moved back. */
+	assert_int_equal(wait_position(r1, "r1", 2, POSITION_MS), 2);
+
 	assert_int_equal(people_avail(s,
 	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
 	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
