@@ -520,7 +520,9 @@ peerctl_stats_text(FILE *f, const struct peerctl_op_opts *o,
 		if (strlen(stats_safe(r->tags[i]->tag, tag, sizeof tag)) > w)
 			w = (unsigned int)strlen(tag);
 	}
-	fprintf(f, "\nsupply and demand per tag\n");
+	fprintf(f, "\nsupply and demand per tag (waiting: requesters who need "
+	    "or prefer it;\ncapacity: free slots of available supporters who "
+	    "have it)\n");
 	fprintf(f, "  %-*s  %7s  %8s\n", (int)w, "tag", "waiting",
 	    "capacity");
 	for (i = 0; i < r->n_tags; i++) {
