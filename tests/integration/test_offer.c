@@ -183,6 +183,8 @@ test_offer_timeout(void **state)
 	assert_int_equal(env->set_availability->status, AWAY);
 	frame_free(env);
 	assert_true(dt >= (PEOPLE_OFFER_S - 1) * 1000);
+	assert_int_equal(redis_presence_wait(w->h, "sup-asleep", "status",
+	    "away", 2000), 0);
 	assert_int_equal(people_accept(s1, offer), ERR_(NOT_FOUND));
 	assert_null(tclient_recv(r, BODY_(MATCHED), 0));
 

@@ -801,6 +801,55 @@ test_resume_gone_supporter_not_offered(void **state)
 	tclient_free(s);
 }
 
+/*
+ * Both sides drop at once and both come back late in the window (2 s of
+ * grace 3 s): each gets what the other sent before dropping, once.
+ */
+static void
+test_resume_both_drop(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &cred, "sup-storm", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	assert_int_equal(people_chat(r, cv.id, 1, "r before the storm", NULL),
+	    0);
+	assert_int_equal(people_chat(s, cv.id, 1, "s before the storm", NULL),
+	    0);
+	tclient_free(r);
+	tclient_free(s);
+	harness_msleep(2000);
+
+	s = come_back(w, PEERD__V1__ROLE__SUPPORTER, &cred, cv.stoken,
+	    cv.stoken_len, 0, cv.id, &env);
+	frame_free(env);
+	r = come_back(w, PEERD__V1__ROLE__REQUESTER, NULL, cv.rtoken,
+	    cv.rtoken_len, 0, cv.id, &env);
+	frame_free(env);
+	assert_non_null(env = people_wait_chat(s, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "r before the storm");
+	frame_free(env);
+	assert_non_null(env = people_wait_chat(r, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "s before the storm");
+	frame_free(env);
+	assert_null(tclient_recv(r, BODY_(CHAT_MESSAGE), TRAIL_MS));
+	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), 0));
+	/* Past the first window now: the conversation is alive. */
+	harness_msleep(1500);
+	assert_null(tclient_recv(r, BODY_(END_CONVERSATION), 0));
+	assert_int_equal(people_chat(r, cv.id, 2, "we made it", NULL), 0);
+	assert_non_null(env = people_wait_chat(s, cv.id, PEOPLE_PUSH_MS));
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(s);
+}
+
 int
 main(void)
 {
@@ -830,6 +879,8 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_resume_gone_supporter_not_offered, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_both_drop, setup,
 		    world_teardown),
 	};
 
