@@ -329,7 +329,8 @@ conv_drop(struct conv_side *s)
 	    (unsigned long long)c->id, (unsigned long long)s->conv->id,
 	    s->idx == CONV_REQUESTER ? "requester" : "supporter");
 	evtimer_add(s->grace, &tv);
-	conv_send_status(conv_other(s), PEERD__V1__PEER_STATE__PEER_RECONNECTING);
+	conv_send_status(conv_other(s),
+	    PEERD__V1__PEER_STATE__PEER_RECONNECTING);
 }
 
 /*

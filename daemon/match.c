@@ -518,8 +518,8 @@ match_supporter_gone(struct supporter *s)
 	uint64_t	 now = util_now_ms();
 
 	while ((o = TAILQ_FIRST(&s->offers)) != NULL) {
-		log_info("event=offer_withdrawn offer=%llu reason=supporter_gone",
-		    (unsigned long long)o->id);
+		log_info("event=offer_withdrawn offer=%llu "
+		    "reason=supporter_gone", (unsigned long long)o->id);
 		(void)matcher_reject(match_matcher, o->req->id, now);
 		match_offer_free(o);
 	}

@@ -446,13 +446,14 @@ TAILQ_HEAD(conv_msg_list, conv_msg);
 /* One side of a conversation; attached to a conn, or dropped (c NULL). */
 struct conv_side {
 	struct conv		*conv;
-	int			 idx;		/* CONV_REQUESTER, CONV_SUPPORTER */
+	int			 idx;		/* CONV_REQUESTER or
+						   CONV_SUPPORTER */
 	struct conn		*c;		/* NULL while dropped */
 	uint8_t			 token[CONV_TOKEN_LEN];
 	uint64_t		 token_key;	/* resume.c index */
 	uint64_t		 last_client_msg_id; /* highest accepted */
 	uint64_t		 delivered;	/* highest seq to it, acked */
-	uint64_t		 to_seq;	/* highest seq addressed to it */
+	uint64_t		 to_seq;	/* highest seq sent its way */
 	struct event		*grace;		/* runs while dropped */
 	TAILQ_ENTRY(conv_side)	 entry;		/* in c->convs */
 };
