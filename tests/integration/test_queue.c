@@ -138,6 +138,91 @@ test_match_right_supporter(void **state)
 }
 
 /*
+ * Wait for the first Offer to any of n supporters (listening to each in
+ * turn); return the index of the one offered, -1 if none.  The offer is
+ * freed.
+ */
+static int
+offered_to(struct tclient **s, int n)
+{
+	int64_t		 deadline = harness_now_ms() + PEOPLE_PUSH_MS;
+	Envelope	*env;
+	int		 i;
+
+	while (harness_now_ms() < deadline) {
+		for (i = 0; i < n; i++) {
+			if ((env = tclient_recv(s[i], BODY_(OFFER), 20)) !=
+			    NULL) {
+				frame_free(env);
+				return (i);
+			}
+		}
+	}
+	return (-1);
+}
+
+/*
+ * Among supporters who all cover the need, the one sharing more preferred
+ * tags is offered, whatever order they came in.
+ */
+static void
+test_match_most_preferred(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c[3];
+	struct tclient	*s[3], *r;
+	int		 i;
+
+	assert_int_equal(world_cred(w, &c[0], "sup-p1",
+	    PEOPLE_TAG_WARD "," PEOPLE_TAG_BME, 1, 0), 0);
+	assert_int_equal(world_cred(w, &c[1], "sup-p3",
+	    PEOPLE_TAG_WARD "," PEOPLE_TAG_BME "," PEOPLE_TAG_LGBTQ ","
+	    PEOPLE_TAG_PRISON, 1, 0), 0);
+	assert_int_equal(world_cred(w, &c[2], "sup-p2",
+	    PEOPLE_TAG_WARD "," PEOPLE_TAG_LGBTQ "," PEOPLE_TAG_PRISON, 1, 0),
+	    0);
+	for (i = 0; i < 3; i++)
+		assert_non_null(s[i] = people_supporter_available(w, &c[i]));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(ask(r, PEOPLE_TAG_WARD, PEOPLE_TAG_BME ","
+	    PEOPLE_TAG_LGBTQ "," PEOPLE_TAG_PRISON), 1);
+	assert_int_equal(offered_to(s, 3), 1);
+	assert_null(tclient_recv(s[0], BODY_(OFFER), 300));
+	assert_null(tclient_recv(s[2], BODY_(OFFER), 0));
+	tclient_free(r);
+	for (i = 0; i < 3; i++)
+		tclient_free(s[i]);
+}
+
+/*
+ * Equal on tags, the supporter holding fewer conversations is offered
+ * (fairness for supporters).
+ */
+static void
+test_match_fewest_conversations(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cbusy, cfree;
+	struct tclient	*s[2], *r1, *r2;
+	struct pconv	 cv;
+
+	assert_int_equal(world_cred(w, &cbusy, "sup-busy", NULL, 3, 0), 0);
+	assert_int_equal(world_cred(w, &cfree, "sup-idle", NULL, 3, 0), 0);
+	assert_non_null(s[0] = people_supporter_available(w, &cbusy));
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_int_equal(people_match(r1, s[0], NULL, NULL, &cv), 0);
+	assert_non_null(s[1] = people_supporter_available(w, &cfree));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(ask(r2, NULL, NULL), 1);
+	assert_int_equal(offered_to(s, 2), 1);
+	assert_null(tclient_recv(s[0], BODY_(OFFER), 300));
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(s[0]);
+	tclient_free(s[1]);
+}
+
+/*
  * A required tag no available supporter has: queued with a position, no
  * offer to the supporter who lacks it, even after a while.
  */
@@ -589,6 +674,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_match_right_supporter,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_match_most_preferred,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_match_fewest_conversations, setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_need_unmet, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_positions_move,
