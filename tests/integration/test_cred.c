@@ -182,6 +182,43 @@ test_cred_revoked(void **state)
 	expect_refused(w, ROLE_(SUPPORTER), &cred, ERR_(CREDENTIAL_REVOKED));
 }
 
+/* peerctl unrevoke: the same credential is accepted again within 3 s. */
+static void
+test_cred_unrevoked(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*c;
+	Envelope	*env;
+	char		 addr[64];
+	char		*argv[] = { NULL, (char *)"unrevoke",
+		    (char *)"sup-back", (char *)"--redis", addr, NULL };
+	int64_t		 deadline;
+	int		 welcome;
+
+	if (w->h->peerctl_bin == NULL)
+		skip();
+	argv[0] = (char *)w->h->peerctl_bin;
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", w->h->redis_port);
+	assert_int_equal(world_cred(w, &cred, "sup-back", NULL, 1, 0), 0);
+	assert_int_equal(people_revoke(w, "sup-back"), 0);
+	harness_msleep(300);
+	expect_refused(w, ROLE_(SUPPORTER), &cred, ERR_(CREDENTIAL_REVOKED));
+	assert_int_equal(harness_run_cmd(w->h, argv, 10000), 0);
+	deadline = harness_now_ms() + 3000;
+	for (;;) {
+		assert_non_null(c = tclient_connect(w->h));
+		env = people_hello(c, ROLE_(SUPPORTER), &cred, NULL, NULL, 0);
+		welcome = env != NULL && env->body_case == BODY_(WELCOME);
+		frame_free(env);
+		tclient_free(c);
+		if (welcome)
+			break;
+		assert_true(harness_now_ms() < deadline);
+		harness_msleep(200);
+	}
+}
+
 /*
  * Revoked during a conversation (peerctl revoke): within 5 s the supporter
  * gets Error CREDENTIAL_REVOKED and is closed; the requester gets
@@ -489,6 +526,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cred_role_and_tags, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_revoked, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_cred_unrevoked, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_revoked_live, setup,
 		    world_teardown),

@@ -7,6 +7,7 @@
  * The base config has presence_ttl 5 s.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -213,6 +214,38 @@ test_presence_survives_replacement(void **state)
 	    (PEOPLE_PRESENCE_TTL_S - 2) * 1000), 0);
 }
 
+/*
+ * peerd killed (no chance to clean up) and started again under the same
+ * node id: the dead run's records are removed at start-up, well before
+ * their TTL would have done it.
+ */
+static void
+test_presence_crash_cleanup(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*s;
+	long long	 ttl;
+
+	assert_int_equal(world_cred(w, &cred, "sup-orphan", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_int_equal(redis_presence_wait(w->h, "sup-orphan", NULL, NULL,
+	    PRESENCE_MS), 0);
+	/* Just refreshed: a full TTL to go. */
+	assert_int_equal(people_avail(s, ON_BREAK, 0), 0);
+	assert_int_equal(wait_status(w->h, "sup-orphan", "on_break", ON_BREAK,
+	    PRESENCE_MS), 0);
+	assert_int_equal(harness_peerd_signal(w->h, SIGKILL), 0);
+	assert_int_equal(harness_peerd_wait(w->h, HARNESS_STOP_MS), 0);
+	tclient_free(s);
+	ttl = redis_ttl(w->h, "peerd:presence:sup-orphan");
+	assert_true(ttl >= 3);
+	assert_int_equal(world_restart_peerd(w), 0);
+	assert_int_equal(redis_presence_gone(w->h, "sup-orphan", 1500), 0);
+	assert_int_equal(redis_sismember(w->h, "peerd:node:test",
+	    "sup-orphan"), 0);
+}
+
 /* A revoked supporter's record goes with its session. */
 static void
 test_presence_gone_after_revoke(void **state)
@@ -348,6 +381,8 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_presence_survives_replacement, setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_presence_crash_cleanup,
+		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_presence_gone_after_revoke,
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_presence_opaque, setup,
