@@ -91,7 +91,7 @@ static const struct config_option config_options[] = {
 	  "seconds a dropped conversation waits for its peer", NULL },
 	{ "offer_timeout", CONF_UINT, 5, 600, "30", &conf.offer_timeout,
 	  "seconds a supporter has to answer an offer", NULL },
-	{ "max_queue", CONF_UINT, 1, 100000, "1000", &conf.max_queue,
+	{ "max_queue", CONF_UINT, 1, 50000, "1000", &conf.max_queue,
 	  "requesters waiting at once; more get QUEUE_FULL", NULL },
 	{ "max_held_messages", CONF_UINT, 1, 1000000, "1000",
 	  &conf.max_held_messages,

@@ -35,6 +35,8 @@
 #define MATCH_ETA_FINE		120	/* seconds: below, eta_s in steps of
 					   MATCH_ETA_STEP; above, in minutes */
 #define MATCH_ETA_STEP		10	/* seconds */
+#define MATCH_TICK_WORK		4000000	/* queue entries a tick may walk to
+					   compute positions (a few ms) */
 
 /* A requester waiting (or being offered); at most one per connection. */
 struct request {
@@ -449,13 +451,22 @@ match_run(void)
 		    matcher_strerror(rc));
 }
 
-/* Once a second: apply due relaxations, push changed QueueUpdates. */
+/*
+ * Once a second: apply due relaxations, push changed QueueUpdates.
+ *
+ * A request's position and estimate each cost a walk of the whole queue,
+ * so a tick looks at no more requests than MATCH_TICK_WORK allows, taking
+ * them from the head of the list and moving them to the tail: with a
+ * long queue every requester is still looked at in turn, only less often
+ * than every MATCH_UPDATE_EVERY.
+ */
 static void
 match_tick(evutil_socket_t fd, short events, void *arg)
 {
 	struct request	*r;
 	uint64_t	 now;
 	uint32_t	 pos, eta;
+	u_int		 n, todo;
 	int		 relaxed;
 
 	(void)fd;
@@ -464,7 +475,13 @@ match_tick(evutil_socket_t fd, short events, void *arg)
 	supporter_tick();
 	match_run();
 	now = util_now_ms();
-	TAILQ_FOREACH(r, &match_requests, entry) {
+	todo = MATCH_TICK_WORK / (match_nrequests + 1);
+	if (todo > match_nrequests)
+		todo = match_nrequests;
+	for (n = 0; n < todo; n++) {
+		r = TAILQ_FIRST(&match_requests);
+		TAILQ_REMOVE(&match_requests, r, entry);
+		TAILQ_INSERT_TAIL(&match_requests, r, entry);
 		if (now - r->sent_ms < MATCH_UPDATE_EVERY)
 			continue;
 		match_status(r, now, &pos, &eta, &relaxed);
