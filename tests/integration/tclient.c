@@ -125,19 +125,30 @@ fail:
 /* Condition for tclient_run(). */
 typedef int (*tclient_cond)(struct tclient *, void *);
 
+#define TCLIENT_POLL_PASSES	4	/* non-blocking loop passes at a deadline */
+
 /*
  * Run the loop until cond holds or timeout_ms passes.  Returns 0 when it
- * holds, -1 on timeout.
+ * holds, -1 on timeout.  Whatever has already arrived on the socket is
+ * always looked at, even with timeout_ms 0 (the loop runs only inside
+ * these calls, so without that a zero wait would see only what an earlier
+ * call happened to read).
  */
 static int
 tclient_run(struct tclient *c, tclient_cond cond, void *arg, int timeout_ms)
 {
 	int64_t		deadline = harness_now_ms() + timeout_ms, left;
 	struct timeval	tv;
+	int		i;
 
 	while (!cond(c, arg)) {
-		if ((left = deadline - harness_now_ms()) <= 0)
-			return (-1);
+		if ((left = deadline - harness_now_ms()) <= 0) {
+			for (i = 0; i < TCLIENT_POLL_PASSES && !cond(c, arg);
+			    i++)
+				event_base_loop(c->base, EVLOOP_NONBLOCK);
+			evtimer_del(c->ev_wake);
+			return (cond(c, arg) ? 0 : -1);
+		}
 		tv.tv_sec = left / 1000;
 		tv.tv_usec = (left % 1000) * 1000;
 		evtimer_add(c->ev_wake, &tv);

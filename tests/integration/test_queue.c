@@ -609,6 +609,180 @@ test_queue_break_not_offered(void **state)
 	tclient_free(s);
 }
 
+#define FIFO_N	6	/* requesters in the FIFO test */
+
+/*
+ * Equal requests are served longest-waiting first: one supporter taking
+ * one conversation at a time serves six queued requesters in the order
+ * they asked, each once.
+ */
+static void
+test_queue_fifo(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r[FIFO_N];
+	Envelope	*env;
+	uint64_t	 conv;
+	int		 i, j;
+
+	assert_int_equal(world_cred(w, &c1, "sup-fifo", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter(w, &c1));		/* AWAY */
+	for (i = 0; i < FIFO_N; i++) {
+		assert_non_null(r[i] = people_requester(w, NULL));
+		assert_int_equal(ask(r[i], NULL, NULL), (uint32_t)i + 1);
+		harness_msleep(5);
+	}
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+	for (i = 0; i < FIFO_N; i++) {
+		assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+		    PEOPLE_PUSH_MS));
+		assert_int_equal(people_accept(s, env->offer->offer_id), 0);
+		frame_free(env);
+		assert_non_null(env = people_wait(r[i], "next requester",
+		    BODY_(MATCHED), PEOPLE_PUSH_MS));
+		conv = env->matched->conversation_id;
+		frame_free(env);
+		for (j = 0; j < FIFO_N; j++)
+			if (j != i)
+				assert_null(tclient_recv(r[j], BODY_(MATCHED),
+				    0));
+		assert_int_equal(people_end(s, conv), 0);
+	}
+	for (i = 0; i < FIFO_N; i++)
+		tclient_free(r[i]);
+	tclient_free(s);
+}
+
+#define MANY_R	24	/* requesters in the busy-evening test */
+#define MANY_S	4	/* supporters, capacity 2 each */
+
+/* The supporters' side of the busy evening. */
+struct evening {
+	struct tclient	*s[MANY_S];
+	int		 load[MANY_S];
+	uint64_t	 conv[MANY_R];	/* conversations seen by supporters */
+	int		 holder[MANY_R];	/* which supporter holds each */
+	int		 nconv;
+};
+
+/* Let supporters accept offers and note their Matched (load <= 2). */
+static void
+evening_pump(struct evening *e, int wait_ms)
+{
+	Envelope	*env;
+	int		 i;
+
+	for (i = 0; i < MANY_S; i++) {
+		while ((env = tclient_recv(e->s[i], BODY_(OFFER), wait_ms)) !=
+		    NULL) {
+			assert_int_equal(people_accept(e->s[i],
+			    env->offer->offer_id), 0);
+			frame_free(env);
+		}
+		while ((env = tclient_recv(e->s[i], BODY_(MATCHED), 0)) !=
+		    NULL) {
+			assert_true(e->load[i] < 2);
+			assert_true(e->nconv < MANY_R);
+			e->load[i]++;
+			e->conv[e->nconv] = env->matched->conversation_id;
+			e->holder[e->nconv++] = i;
+			frame_free(env);
+		}
+	}
+}
+
+/* Return the supporter holding conv (pumping until known), or -1. */
+static int
+evening_holder(struct evening *e, uint64_t conv)
+{
+	int64_t	deadline = harness_now_ms() + PEOPLE_PUSH_MS;
+	int	k;
+
+	for (;;) {
+		for (k = 0; k < e->nconv; k++)
+			if (e->conv[k] == conv)
+				return (e->holder[k]);
+		if (harness_now_ms() >= deadline)
+			return (-1);
+		evening_pump(e, 10);
+	}
+}
+
+/*
+ * A busy evening: 24 requesters, 4 supporters of capacity 2 who accept
+ * every offer; each requester says one thing and ends.  Everyone is served
+ * exactly once, no supporter ever holds more than its capacity, and every
+ * message reaches the supporter in that conversation.
+ */
+static void
+test_queue_busy_evening(void **state)
+{
+	struct world	*w = *state;
+	struct evening	 e;
+	struct pcred	 c[MANY_S];
+	struct tclient	*r[MANY_R];
+	Envelope	*env;
+	uint64_t	 conv;
+	int		 served[MANY_R], done = 0, i, j;
+	int64_t		 deadline;
+	char		 id[32], text[64];
+
+	memset(&e, 0, sizeof e);
+	memset(served, 0, sizeof served);
+	for (i = 0; i < MANY_S; i++) {
+		snprintf(id, sizeof id, "sup-evening-%d", i);
+		assert_int_equal(world_cred(w, &c[i], id, NULL, 2, 0), 0);
+		assert_non_null(e.s[i] = people_supporter_available(w, &c[i]));
+	}
+	for (j = 0; j < MANY_R; j++) {
+		assert_non_null(r[j] = people_requester(w, NULL));
+		assert_non_null(env = people_request(r[j], NULL, NULL, NULL,
+		    0));
+		assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+		frame_free(env);
+	}
+	deadline = harness_now_ms() + 60000;
+	while (done < MANY_R) {
+		assert_true(harness_now_ms() < deadline);
+		evening_pump(&e, 5);
+		for (j = 0; j < MANY_R; j++) {
+			if ((env = tclient_recv(r[j], BODY_(MATCHED), 0)) ==
+			    NULL)
+				continue;
+			assert_int_equal(served[j], 0);
+			served[j] = 1;
+			conv = env->matched->conversation_id;
+			frame_free(env);
+			assert_true((i = evening_holder(&e, conv)) >= 0);
+			snprintf(text, sizeof text, "from requester %d", j);
+			assert_int_equal(people_chat(r[j], conv, 1, text, NULL),
+			    0);
+			assert_non_null(env = people_wait_chat(e.s[i], conv,
+			    PEOPLE_PUSH_MS));
+			assert_string_equal(env->chat_message->text, text);
+			frame_free(env);
+			assert_int_equal(people_end(r[j], conv), 0);
+			assert_non_null(env = people_wait(e.s[i], "supporter",
+			    BODY_(END_CONVERSATION), PEOPLE_PUSH_MS));
+			assert_int_equal(env->end_conversation->conversation_id,
+			    conv);
+			frame_free(env);
+			e.load[i]--;
+			done++;
+		}
+	}
+	for (j = 0; j < MANY_R; j++)
+		assert_int_equal(served[j], 1);
+	for (i = 0; i < MANY_S; i++)
+		assert_null(tclient_recv(e.s[i], BODY_(OFFER), 0));
+	for (j = 0; j < MANY_R; j++)
+		tclient_free(r[j]);
+	for (i = 0; i < MANY_S; i++)
+		tclient_free(e.s[i]);
+}
+
 /* max_queue requesters waiting: the next one gets QUEUE_FULL, not fatal. */
 static void
 test_queue_full(void **state)
@@ -704,6 +878,10 @@ main(void)
 		    setup_small_queue, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_compatible_count,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_fifo, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_busy_evening, setup,
+		    world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
