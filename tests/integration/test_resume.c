@@ -176,6 +176,12 @@ test_resume_supporter_no_loss(void **state)
 	    m->matched->resume_token.len : 32, 32);
 	frame_free(m);
 	expect_status(r, "requester", cv.id, PEER_(PEER_RESUMED));
+	/* It is told the status it had. */
+	assert_non_null(m = people_wait(s, "supporter",
+	    BODY_(SET_AVAILABILITY), PEOPLE_PUSH_MS));
+	assert_int_equal(m->set_availability->status,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE);
+	frame_free(m);
 
 	/* Everything above last_seq, then listen for duplicates. */
 	while (take(s, cv.id, &got, got.n < NMSG ? PEOPLE_PUSH_MS :
@@ -850,6 +856,40 @@ test_resume_both_drop(void **state)
 	tclient_free(s);
 }
 
+/*
+ * A supporter with no conversations who disconnects is forgotten: its
+ * next Hello starts AWAY (no pushed status, no offers) until it says
+ * otherwise.
+ */
+static void
+test_resume_idle_supporter_forgotten(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	Envelope	*env;
+
+	assert_int_equal(world_cred(w, &cred, "sup-closed-app", NULL, 1, 0),
+	    0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	tclient_free(s);
+	harness_msleep(200);
+	assert_non_null(r = people_requester(w, NULL));
+	assert_non_null(env = people_request(r, NULL, NULL, NULL, 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	frame_free(env);
+	assert_non_null(s = people_supporter(w, &cred));
+	assert_null(tclient_recv(s, BODY_(SET_AVAILABILITY), PEOPLE_QUIET_MS));
+	assert_null(tclient_recv(s, BODY_(OFFER), 0));
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	tclient_free(r);
+	tclient_free(s);
+}
+
 int
 main(void)
 {
@@ -881,6 +921,9 @@ main(void)
 		    test_resume_gone_supporter_not_offered, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_resume_both_drop, setup,
+		    world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_resume_idle_supporter_forgotten, setup,
 		    world_teardown),
 	};
 
