@@ -182,6 +182,29 @@ test_cred_revoked(void **state)
 	expect_refused(w, ROLE_(SUPPORTER), &cred, ERR_(CREDENTIAL_REVOKED));
 }
 
+/*
+ * While Redis is away peerd keeps its last copy of the revocations: a
+ * revoked supporter is still refused.
+ */
+static void
+test_cred_revoked_while_redis_down(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred, good;
+	struct tclient	*c;
+
+	assert_int_equal(world_cred(w, &cred, "sup-banned", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &good, "sup-fine", NULL, 1, 0), 0);
+	assert_int_equal(people_revoke(w, "sup-banned"), 0);
+	harness_msleep(500);
+	expect_refused(w, ROLE_(SUPPORTER), &cred, ERR_(CREDENTIAL_REVOKED));
+	assert_int_equal(harness_redis_stop(w->h), 0);
+	harness_msleep(500);
+	expect_refused(w, ROLE_(SUPPORTER), &cred, ERR_(CREDENTIAL_REVOKED));
+	assert_non_null(c = people_supporter(w, &good));
+	tclient_free(c);
+}
+
 /* peerctl unrevoke: the same credential is accepted again within 3 s. */
 static void
 test_cred_unrevoked(void **state)
@@ -527,6 +550,8 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_revoked, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cred_revoked_while_redis_down, setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_unrevoked, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_revoked_live, setup,
