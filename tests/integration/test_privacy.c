@@ -4,6 +4,9 @@
  * a requester key gives continuity with the previous supporter across
  * visits, and a report blocks the pair across visits.
  */
+#include <sys/stat.h>
+
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,10 +62,40 @@ ask(struct tclient *r, const char *need, const char *prefer, int flags)
 	frame_free(env);
 }
 
+static int	canary_files;	/* files holding CANARY, found by nftw */
+
+/* nftw callback: count regular files that contain CANARY. */
+static int
+find_canary(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+
+	(void)ftw;
+	if (flag != FTW_F || !S_ISREG(sb->st_mode) || sb->st_size > (8 << 20))
+		return (0);
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	if ((buf = malloc((size_t)sb->st_size + 1)) != NULL) {
+		n = fread(buf, 1, (size_t)sb->st_size, f);
+		buf[n] = '\0';
+		if (memmem(buf, n, CANARY, strlen(CANARY)) != NULL) {
+			fprintf(stderr, "message text found in %s\n", path);
+			canary_files++;
+		}
+		free(buf);
+	}
+	fclose(f);
+	return (0);
+}
+
 /*
  * Message text in every path (relayed both ways, a retransmission, too
  * long, not UTF-8, held for a dropped peer and replayed) never appears in
- * peerd's log, even at log_level debug.
+ * peerd's log, even at log_level debug, nor in any file under the test's
+ * directory (peerd's and Redis's working files).
  */
 static void
 test_privacy_text_not_logged(void **state)
@@ -131,6 +164,9 @@ test_privacy_text_not_logged(void **state)
 	    0);
 	/* Sanity: the log exists and saw the conversation. */
 	assert_true(log_lines_with(w->h, "conn=", NULL, NULL, 0) > 0);
+	/* Nor any other file in peerd's (and Redis's) directory. */
+	assert_int_equal(nftw(w->h->dir, find_canary, 16, FTW_PHYS), 0);
+	assert_int_equal(canary_files, 0);
 }
 
 /*
