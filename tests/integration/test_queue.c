@@ -783,6 +783,57 @@ test_queue_busy_evening(void **state)
 		tclient_free(e.s[i]);
 }
 
+/*
+ * eta_s: 0 while nothing has been served (nothing to estimate from); once
+ * the compatible supporter has served people, a waiting requester gets an
+ * estimate above 0, in 10 s steps under two minutes and whole minutes
+ * above.
+ */
+static void
+test_queue_eta(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r[4];
+	struct pconv	 cv;
+	Envelope	*env;
+	uint32_t	 eta;
+	int		 i;
+
+	assert_int_equal(world_cred(w, &c1, "sup-eta", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter(w, &c1));		/* AWAY */
+	assert_non_null(r[0] = people_requester(w, NULL));
+	assert_non_null(env = people_request(r[0], NULL, NULL, NULL, 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	assert_int_equal(env->queue_update->eta_s, 0);
+	frame_free(env);
+	assert_int_equal(people_cancel(r[0]), 0);
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+
+	/* She serves two people. */
+	for (i = 1; i <= 2; i++) {
+		assert_non_null(r[i] = people_requester(w, NULL));
+		assert_int_equal(people_match(r[i], s, NULL, NULL, &cv), 0);
+		if (i == 1)
+			assert_int_equal(people_end(s, cv.id), 0);
+	}
+	/* Busy now: the next one waits, with an estimate. */
+	assert_non_null(r[3] = people_requester(w, NULL));
+	assert_non_null(env = people_request(r[3], NULL, NULL, NULL, 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	eta = env->queue_update->eta_s;
+	frame_free(env);
+	assert_true(eta > 0);
+	if (eta < 120)
+		assert_int_equal(eta % 10, 0);
+	else
+		assert_int_equal(eta % 60, 0);
+	for (i = 0; i < 4; i++)
+		tclient_free(r[i]);
+	tclient_free(s);
+}
+
 /* max_queue requesters waiting: the next one gets QUEUE_FULL, not fatal. */
 static void
 test_queue_full(void **state)
@@ -878,6 +929,8 @@ main(void)
 		    setup_small_queue, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_compatible_count,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_eta, setup,
+		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_fifo, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_busy_evening, setup,
