@@ -50,6 +50,9 @@ struct request {
 	uint64_t		 previous;	/* supporter asked for, or 0 */
 	uint64_t		 enq_ms;
 	struct offer		*offer;		/* out now, or NULL */
+	struct position_set	 reach;		/* supporter classes that
+						   could serve it */
+	int			 reached;	/* reach is not empty */
 
 	/* The last QueueUpdate sent, so only changes are pushed. */
 	uint32_t		 sent_pos;
@@ -312,12 +315,58 @@ match_eta_round(uint64_t ms)
 	return (s > UINT32_MAX ? UINT32_MAX : (uint32_t)s);
 }
 
+/* Work out which classes of supporters could serve r now. */
+static void
+match_reach(struct request *r, uint64_t now)
+{
+	struct matcher_tags	need = r->need;
+
+	if (match_relaxed(r, now))
+		need.w[0] = need.w[1] = 0;
+	r->reached = position_reach(&need, r->langs, &r->reach);
+}
+
+/* Is o ahead of r in queue order: urgent first, then earlier? */
+static int
+match_ahead(const struct request *o, const struct request *r)
+{
+	if (o->urgent != r->urgent)
+		return (o->urgent);
+	return (o->enq_ms < r->enq_ms);
+}
+
+/*
+ * Return r's position: one more than the waiting requests ahead of it
+ * who could be served by a supporter who could serve r (position.c).  If
+ * no supporter known could serve r, the matcher's rule: those ahead whose
+ * required tags are a subset of r's.  *mpos gets the matcher's figure.
+ */
+static uint32_t
+match_position(struct request *r, uint64_t now, uint32_t *mpos)
+{
+	struct request	*o;
+	uint32_t	 pos = 1;
+
+	if (matcher_position(match_matcher, r->id, now, mpos) != MATCHER_OK ||
+	    *mpos == 0)
+		*mpos = 1;
+	if (!r->reached)
+		return (*mpos);
+	TAILQ_FOREACH(o, &match_requests, entry) {
+		if (o != r && o->offer == NULL && o->reached &&
+		    match_ahead(o, r) && position_meet(&o->reach, &r->reach))
+			pos++;
+	}
+	return (pos);
+}
+
 /* Work out what a QueueUpdate for r would say now. */
 static void
 match_status(struct request *r, uint64_t now, uint32_t *pos, uint32_t *eta,
     int *relaxed)
 {
 	uint64_t	ms;
+	uint32_t	mpos;
 
 	*relaxed = match_relaxed(r, now);
 	if (r->offer != NULL) {
@@ -325,11 +374,10 @@ match_status(struct request *r, uint64_t now, uint32_t *pos, uint32_t *eta,
 		*eta = 0;
 		return;
 	}
-	if (matcher_position(match_matcher, r->id, now, pos) != MATCHER_OK ||
-	    *pos == 0)
-		*pos = 1;
+	*pos = match_position(r, now, &mpos);
+	/* The matcher's estimate is for its own position: scale it. */
 	if (matcher_eta(match_matcher, r->id, now, &ms) == MATCHER_OK)
-		*eta = match_eta_round(ms);
+		*eta = match_eta_round(ms * *pos / mpos);
 	else
 		*eta = 0;	/* unknown: no recent service to go on */
 }
@@ -454,11 +502,12 @@ match_run(void)
 /*
  * Once a second: apply due relaxations, push changed QueueUpdates.
  *
- * A request's position and estimate each cost a walk of the whole queue,
+ * A request's position and estimate cost three walks of the whole queue,
  * so a tick looks at no more requests than MATCH_TICK_WORK allows, taking
  * them from the head of the list and moving them to the tail: with a
  * long queue every requester is still looked at in turn, only less often
- * than every MATCH_UPDATE_EVERY.
+ * than every MATCH_UPDATE_EVERY.  Every request's reach is refreshed
+ * first (supporters come and go, requests relax).
  */
 static void
 match_tick(evutil_socket_t fd, short events, void *arg)
@@ -475,7 +524,10 @@ match_tick(evutil_socket_t fd, short events, void *arg)
 	supporter_tick();
 	match_run();
 	now = util_now_ms();
-	todo = MATCH_TICK_WORK / (match_nrequests + 1);
+	position_refresh();
+	TAILQ_FOREACH(r, &match_requests, entry)
+		match_reach(r, now);
+	todo = MATCH_TICK_WORK / (3 * (match_nrequests + 1));
 	if (todo > match_nrequests)
 		todo = match_nrequests;
 	for (n = 0; n < todo; n++) {
@@ -703,8 +755,11 @@ match_request_peer(struct conn *c, const Envelope *env)
 	    match_nrequests);
 
 	match_run();
-	if (c->request == r)
+	if (c->request == r) {
+		position_refresh();
+		match_reach(r, now);
 		match_send_update(r, env->id, now);
+	}
 }
 
 /* CancelRequest: leave the queue; an offer out is withdrawn. */

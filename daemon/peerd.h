@@ -387,6 +387,22 @@ const char	*match_check_offer(struct conn *, const Envelope *);
 void		 match_accept_offer(struct conn *, const Envelope *);
 void		 match_decline_offer(struct conn *, const Envelope *);
 
+/* ---- position.c ---- */
+
+#define POSITION_CLASSES	256	/* distinct supporter classes told
+					   apart; beyond, the matcher's rule */
+
+/* A set of supporter classes (bit i: class i). */
+struct position_set {
+	uint64_t	w[POSITION_CLASSES / 64];
+};
+
+void		 position_refresh(void);
+int		 position_reach(const struct matcher_tags *, uint64_t,
+		     struct position_set *);
+int		 position_meet(const struct position_set *,
+		     const struct position_set *);
+
 /* ---- supporter.c ---- */
 
 #define SUPPORTER_ID_MAX	64	/* bytes, credential id */
