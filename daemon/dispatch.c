@@ -8,7 +8,7 @@
  * message gets an Error and the connection is kept.
  *
  * To add a message: write its check (optional) and handler in the file of
- * its concept (queue.c, conv.c, ...), prototype them in peerd.h, and fill
+ * its concept (match.c, conv.c, ...), prototype them in peerd.h, and fill
  * in the handle column of its row here.
  */
 #include <stdio.h>

@@ -275,7 +275,9 @@ struct conn {
 #define CONN_F_OVER_LIMIT	0x2	/* accepted over max_connections */
 #define CONN_F_WRITE_SHUT	0x4	/* close_notify and FIN sent */
 #define CONN_F_THROTTLED	0x8	/* not reading: output over the cap */
-#define CONN_F_REVOKED		0x10	/* credential revoked: end, no grace */
+#define CONN_F_REVOKED		0x10	/* credential revoked: its conversations
+					   end at once (set it before the
+					   fatal Error) */
 #define CONN_F_DETACHED		0x20	/* left its conversations and queue */
 	uint64_t		 frames_in;
 	uint64_t		 frames_out;
