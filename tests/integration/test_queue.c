@@ -834,6 +834,38 @@ test_queue_eta(void **state)
 	tclient_free(s);
 }
 
+/*
+ * position counts those ahead who compete for a supporter who could serve
+ * this request: r1 needs lgbtq, r2 needs bme, r3 takes anyone, and the
+ * only supporters known are one lgbtq and one bme supporter (both away).
+ * Whichever becomes free first serves r1 or r2 before r3: r3 is third.
+ * r2 is first among those wanting the bme supporter.
+ */
+static void
+test_queue_position_per_need(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cl, cb;
+	struct tclient	*sl, *sb, *r1, *r2, *r3;
+
+	assert_int_equal(world_cred(w, &cl, "sup-l", PEOPLE_TAG_LGBTQ, 1, 0),
+	    0);
+	assert_int_equal(world_cred(w, &cb, "sup-b", PEOPLE_TAG_BME, 1, 0), 0);
+	assert_non_null(sl = people_supporter(w, &cl));		/* AWAY */
+	assert_non_null(sb = people_supporter(w, &cb));		/* AWAY */
+	assert_non_null(r1 = people_requester(w, NULL));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_non_null(r3 = people_requester(w, NULL));
+	assert_int_equal(ask(r1, PEOPLE_TAG_LGBTQ, NULL), 1);
+	assert_int_equal(ask(r2, PEOPLE_TAG_BME, NULL), 1);
+	assert_int_equal(ask(r3, NULL, NULL), 3);
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(r3);
+	tclient_free(sl);
+	tclient_free(sb);
+}
+
 /* max_queue requesters waiting: the next one gets QUEUE_FULL, not fatal. */
 static void
 test_queue_full(void **state)
@@ -928,6 +960,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_queue_full,
 		    setup_small_queue, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_compatible_count,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_position_per_need,
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_eta, setup,
 		    world_teardown),
