@@ -513,8 +513,8 @@ conv_rate_limited(struct conn *c)
  * relay if the other side is attached.  A client_msg_id not above the
  * last accepted is a retransmission: MessageAccepted{seq=0}, no relay.
  */
-void
-conv_chat(struct conn *c, const Envelope *env)
+static void
+conv_chat_accept(struct conn *c, const Envelope *env)
 {
 	const Peerd__V1__ChatMessage	*cm = env->chat_message;
 	struct conv_side		*s, *o;
@@ -561,6 +561,16 @@ conv_chat(struct conn *c, const Envelope *env)
 
 	conv_accepted(c, env->id, cv->id, cm->client_msg_id, m->seq);
 	conv_send_msg(o, m);
+}
+
+/* ChatMessage: handle it, then wipe the unpacked text before it is freed. */
+void
+conv_chat(struct conn *c, const Envelope *env)
+{
+	char	*text = env->chat_message->text;
+
+	conv_chat_accept(c, env);
+	OPENSSL_cleanse(text, strlen(text));
 }
 
 /* Delivered: release what the receiver has; tell the sender. */
