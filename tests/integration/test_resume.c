@@ -890,6 +890,49 @@ test_resume_idle_supporter_forgotten(void **state)
 	tclient_free(s);
 }
 
+/*
+ * A Delivered beyond what was sent counts only as far as what was sent:
+ * the sender hears the real seq, and a later message is still held (so a
+ * drop before reading it loses nothing).
+ */
+static void
+test_resume_overeager_ack(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	Envelope	*env;
+	uint64_t	 seq1, seq2;
+
+	assert_int_equal(world_cred(w, &cred, "sup-acks", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	assert_int_equal(people_chat(r, cv.id, 1, "one", &seq1), 0);
+	assert_non_null(env = people_wait_chat(s, cv.id, PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_int_equal(people_delivered(s, cv.id, seq1 + 1000), 0);
+	assert_non_null(env = people_wait(r, "requester", BODY_(DELIVERED),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->delivered->seq, seq1);
+	frame_free(env);
+
+	assert_int_equal(people_chat(r, cv.id, 2, "two", &seq2), 0);
+	tclient_free(s);		/* never read "two" */
+	expect_status(r, "requester", cv.id, PEER_(PEER_RECONNECTING));
+	s = come_back(w, PEERD__V1__ROLE__SUPPORTER, &cred, cv.stoken,
+	    cv.stoken_len, seq1, cv.id, &env);
+	frame_free(env);
+	assert_non_null(env = people_wait_chat(s, cv.id, PEOPLE_PUSH_MS));
+	assert_string_equal(env->chat_message->text, "two");
+	assert_int_equal(env->chat_message->seq, seq2);
+	frame_free(env);
+	assert_null(tclient_recv(s, BODY_(CHAT_MESSAGE), TRAIL_MS));
+	tclient_free(r);
+	tclient_free(s);
+}
+
 int
 main(void)
 {
@@ -925,6 +968,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_resume_idle_supporter_forgotten, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_overeager_ack,
+		    setup, world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
