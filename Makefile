@@ -60,7 +60,7 @@ PKG_MODULES := libevent libevent_openssl openssl libprotobuf-c hiredis
 
 $(BUILD)/config.mk: deploy/deps.sh Makefile
 	@mkdir -p $(@D)
-	@deploy/deps.sh
+	@deploy/deps.sh build
 	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKG_MODULES))"; \
 	   echo "PKG_LIBS := $$(pkg-config --libs $(PKG_MODULES)) -lm"; \
 	   echo "CMOCKA_LIBS := $$(pkg-config --libs cmocka)"; } > $@.tmp
@@ -177,13 +177,18 @@ run: all
 TEST_ENV = PEERD_BIN=$(abspath $(PEERD)) PEER_BIN=$(abspath $(PEER)) \
 	   PEERCTL_BIN=$(abspath $(PEERCTL)) PEERD_SRC=$(CURDIR)
 
-test: all $(UNIT_BINS) $(INTEG_BINS)
+# Packages the tests drive (tmux, Chromium), checked once per build dir.
+$(BUILD)/.test-deps: deploy/deps.sh
+	@deploy/deps.sh test
+	@touch $@
+
+test: all $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/.test-deps
 	@$(TEST_ENV) tests/run.sh $(UNIT_BINS) $(INTEG_BINS)
 
 test-unit: $(UNIT_BINS)
 	@$(TEST_ENV) tests/run.sh $(UNIT_BINS)
 
-test-integration: all $(INTEG_BINS)
+test-integration: all $(INTEG_BINS) $(BUILD)/.test-deps
 	@$(TEST_ENV) tests/run.sh $(INTEG_BINS)
 
 bench-matcher: $(BUILD)/tests/bench/bench_matcher

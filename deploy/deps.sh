@@ -1,7 +1,10 @@
 #!/bin/sh
 # deps.sh -- install the Debian packages peerd needs, only those missing.
 #
-# Usage: deploy/deps.sh [PACKAGE...]   (no arguments: the build set)
+# Usage: deploy/deps.sh [build|test|PACKAGE...]   (no arguments: build)
+#   build  what `make` needs
+#   test   that, plus what the test suite drives: tmux for the interactive
+#          client, Chromium for the status page
 # A warm machine pays one dpkg-query.  Needs root, or sudo, to install.
 set -eu
 
@@ -9,7 +12,13 @@ BUILD_PKGS="build-essential pkg-config openssl libssl-dev libevent-dev \
 libprotobuf-c-dev protobuf-c-compiler libhiredis-dev redis-server redis-tools \
 libcmocka-dev"
 
-pkgs=${*:-$BUILD_PKGS}
+TEST_PKGS="$BUILD_PKGS tmux chromium procps curl"
+
+case "${1:-build}" in
+build)	pkgs=$BUILD_PKGS ;;
+test)	pkgs=$TEST_PKGS ;;
+*)	pkgs=$* ;;
+esac
 missing=
 for p in $pkgs; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
