@@ -32,7 +32,8 @@ fi
 # Credentials are issued afresh each run so they never expire on you.
 peerctl=$build/peerctl
 [ -s "$run/signing.key" ] || "$peerctl" keygen --out "$run/signing" >/dev/null
-[ -s "$run/requester.secret" ] || openssl rand -out "$run/requester.secret" 32
+[ -s "$run/requester.secret" ] || (umask 077; openssl rand -out "$run/requester.secret" 32)
+chmod 600 "$run/requester.secret"
 issue_as() {
 	f=$1
 	shift
