@@ -138,6 +138,7 @@ struct config {
 	u_int		 chat_burst;
 	u_int		 presence_ttl;
 	char		*user;
+	char		*allow_root;	/* "yes": may stay root without user */
 
 	struct conf_tag	 tags[CONF_TAGS_MAX];
 	u_int		 ntags;
@@ -399,6 +400,7 @@ struct position_set {
 	uint64_t	w[POSITION_CLASSES / 64];
 };
 
+void		 position_invalidate(void);
 void		 position_refresh(void);
 int		 position_reach(const struct matcher_tags *, uint64_t,
 		     struct position_set *);
@@ -520,7 +522,79 @@ void		 resume_stop(void);
 					   percentiles */
 #define STATS_WAIT_WINDOW	3600	/* seconds of matches they cover */
 
+#define STATS_HISTORY		1440	/* samples kept: 24 h at one a minute */
+#define STATS_HISTORY_EVERY	60	/* seconds between samples */
+#define STATS_NBUCKETS		11	/* wait histogram buckets, +Inf too */
+
+enum stats_status {		/* supporters by status */
+	STATS_AVAILABLE,
+	STATS_AWAY,
+	STATS_ON_BREAK,
+	STATS_OFFLINE,		/* dropped, conversations in grace */
+	STATS_NSTATUS
+};
+
+enum stats_role {		/* connections by role */
+	STATS_REQUESTER,
+	STATS_SUPPORTER,
+	STATS_OPERATOR,
+	STATS_NONE,		/* before Hello */
+	STATS_NROLES
+};
+
+/* One catalogue tag: counts, no person attached. */
+struct stats_tag {
+	const char	*name;		/* conf.tags[] */
+	const char	*description;
+	uint32_t	 waiting;	/* queued needing or preferring it */
+	uint32_t	 capacity;	/* free slots of available supporters
+					   with it */
+};
+
+/* One history sample (one a minute). */
+struct stats_sample {
+	int64_t		 t;		/* wall clock, unix seconds */
+	uint32_t	 waiting;
+	uint32_t	 oldest_wait_s;
+	uint32_t	 wait_p50_s;	/* matches of the last hour */
+};
+
+/* Everything operators see, filled once for StatsReply, /metrics, JSON. */
+struct stats_snapshot {
+	int64_t		 now;		/* wall clock, unix seconds */
+	uint32_t	 queue_waiting;
+	uint32_t	 oldest_wait_s;
+	uint32_t	 wait_p50_s;
+	uint32_t	 wait_p90_s;
+	u_int		 ntags;
+	struct stats_tag tags[CONF_TAGS_MAX];
+	uint32_t	 capacity_total; /* free slots, all available */
+	uint32_t	 supporters[STATS_NSTATUS];
+	uint32_t	 conversations_active;
+	uint32_t	 connections[STATS_NROLES];
+	uint64_t	 matches;
+	uint64_t	 offers_accepted;
+	uint64_t	 offers_declined;
+	uint64_t	 offers_timed_out;
+	uint64_t	 reports;
+	uint64_t	 messages_relayed;
+	uint64_t	 tls_failed;
+	int		 redis_up;
+	/* peerd_wait_seconds: cumulative counts, le = stats_bucket_le[i] */
+	uint64_t	 wait_buckets[STATS_NBUCKETS];
+	uint64_t	 wait_count;
+	uint64_t	 wait_sum_ms;
+};
+
+extern const uint32_t	 stats_bucket_le[STATS_NBUCKETS]; /* seconds;
+						    last is +Inf (0) */
+
 void		 stats_wait(uint64_t);
+void		 stats_snapshot(struct stats_snapshot *);
+void		 stats_history_sample(void);
+const struct stats_sample *stats_history(u_int, u_int *);
+const char	*stats_status_name(enum stats_status);
+const char	*stats_role_name(enum stats_role);
 void		 stats_request(struct conn *, const Envelope *);
 
 /* ---- auth.c ---- */
@@ -576,8 +650,32 @@ void		 redis_flush(void);
 
 /* ---- admin.c ---- */
 
+#define ADMIN_HEADERS_MAX	8192	/* bytes of a request's headers */
+#define ADMIN_TIMEOUT		10	/* seconds to read a request */
+
+struct evbuffer;
+
 int		 admin_start(void);
 void		 admin_stop(void);
+
+/* ---- admin_metrics.c ---- */
+
+void		 admin_metrics_write(struct evbuffer *,
+		     const struct stats_snapshot *);
+
+/* ---- admin_json.c ---- */
+
+void		 admin_json_write(struct evbuffer *,
+		     const struct stats_snapshot *);
+
+/* ---- admin_page.c ---- */
+
+const char	*admin_page_html(size_t *);
+const char	*admin_page_csp(void);
+
+/* ---- priv.c ---- */
+
+int		 priv_drop(void);
 
 /* ---- util.c ---- */
 

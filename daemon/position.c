@@ -10,8 +10,9 @@
  * reaches meet: one AND per pair instead of a walk of the supporters.
  *
  * Classes are rebuilt from every supporter this node knows, whatever its
- * status (an away supporter may be back in a minute), once a second and
- * before a new request is placed.  With more than POSITION_CLASSES
+ * status (an away supporter may be back in a minute), when one is added,
+ * forgotten or changes credential (position_invalidate), at the latest
+ * before the next position is worked out.  With more than POSITION_CLASSES
  * distinct classes, or for a request no known supporter could serve,
  * positions fall back to the matcher's own rule (see match.c).
  */
@@ -28,14 +29,25 @@ struct position_class {
 static struct position_class	position_classes[POSITION_CLASSES];
 static u_int			position_nclasses;
 static int			position_overflow;	/* too many classes */
+static int			position_stale = 1;	/* rebuild first */
 
-/* Rebuild the classes from the supporters known now. */
+/* The supporters changed: rebuild the classes before they are next used. */
+void
+position_invalidate(void)
+{
+	position_stale = 1;
+}
+
+/* Rebuild the classes from the supporters known now, if they changed. */
 void
 position_refresh(void)
 {
 	struct supporter	*s;
 	u_int			 i;
 
+	if (!position_stale)
+		return;
+	position_stale = 0;
 	position_nclasses = 0;
 	position_overflow = 0;
 	TAILQ_FOREACH(s, &supporters, entry) {

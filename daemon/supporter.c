@@ -117,6 +117,7 @@ supporter_free(struct supporter *s)
 	map_remove(&supporter_bynid, s->nid);
 	TAILQ_REMOVE(&supporters, s, entry);
 	free(s);
+	position_invalidate();
 }
 
 /* Read a credential's tags and languages into matcher sets. */
@@ -227,6 +228,7 @@ supporter_hello(struct conn *c)
 	s->langs = langs;
 	s->conn = c;
 	c->supporter = s;
+	position_invalidate();
 	log_info("conn=%llu event=supporter_online status=%s capacity=%u "
 	    "conversations=%u restored=%d unknown_tags=%u",
 	    (unsigned long long)c->id, supporter_status_name(s->status),
