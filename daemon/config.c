@@ -37,6 +37,7 @@ static const char	*config_check_listen(const char *);
 static const char	*config_check_node_id(const char *);
 static const char	*config_check_language(const char *);
 static const char	*config_check_user(const char *);
+static const char	*config_check_yesno(const char *);
 
 static const struct config_option config_options[] = {
 	{ "listen", CONF_ADDR, 0, 0, "127.0.0.1:7474", &conf.listen,
@@ -109,8 +110,11 @@ static const struct config_option config_options[] = {
 	{ "presence_ttl", CONF_UINT, 5, 3600, "30", &conf.presence_ttl,
 	  "seconds a presence record lives in Redis", NULL },
 	{ "user", CONF_STRING, 1, 32, NULL, &conf.user,
-	  "user to switch to after binding (not yet implemented)",
+	  "user to switch to after binding the ports and reading the keys",
 	  config_check_user },
+	{ "allow_root", CONF_STRING, 1, 16, "no", &conf.allow_root,
+	  "yes: may keep running as root when no user is set",
+	  config_check_yesno },
 
 	{ "tag", CONF_TAG, 0, 0, NULL, NULL,
 	  "NAME DESCRIPTION...: one catalogue tag (repeatable)", NULL },
@@ -176,6 +180,15 @@ config_check_user(const char *value)
 	if (value[0] == '-' || value[strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789._-")] != '\0')
 		return ("is not a valid user name");
+	return (NULL);
+}
+
+/* Allow yes or no. */
+static const char *
+config_check_yesno(const char *value)
+{
+	if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+		return ("must be yes or no");
 	return (NULL);
 }
 

@@ -169,6 +169,8 @@ server_start(void)
 		return (-1);
 	if (admin_start() != 0)
 		return (-1);
+	if (priv_drop() != 0)		/* ports bound, keys read */
+		return (-1);
 	redis_start();
 	presence_start();
 	revoke_start();

@@ -491,7 +491,8 @@ harness_write_conf(struct harness *h, const char *extra)
 	    "tls_key %s\n"
 	    "redis 127.0.0.1:%d\n"
 	    "log_level debug\n"
-	    "node_id test\n",
+	    "node_id test\n"
+	    "allow_root yes\n",
 	    h->port, h->admin_port, h->cert, h->key, h->redis_port);
 	if (extra != NULL) {
 		fputs(extra, f);

@@ -127,6 +127,7 @@ test_defaults(void **state)
 	assert_int_equal(conf.chat_burst, 1000);
 	assert_int_equal(conf.presence_ttl, 30);
 	assert_null(conf.user);
+	assert_string_equal(conf.allow_root, "no");
 	assert_int_equal(conf.ntags, 0);
 }
 
@@ -167,6 +168,7 @@ test_every_option(void **state)
 	    "chat_burst 7\n"
 	    "presence_ttl 60\n"
 	    "user _peerd\n"
+	    "allow_root yes\n"
 	    "tag lgbtq LGBTQ+ peers, with \"quotes\" and ünïcode\n"
 	    "tag a  b\n");
 	assert_string_equal(conf.listen, "[::1]:8000");
@@ -199,6 +201,7 @@ test_every_option(void **state)
 	assert_int_equal(conf.chat_burst, 7);
 	assert_int_equal(conf.presence_ttl, 60);
 	assert_string_equal(conf.user, "_peerd");
+	assert_string_equal(conf.allow_root, "yes");
 	assert_int_equal(conf.ntags, 2);
 	assert_string_equal(conf.tags[0].name, "lgbtq");
 	assert_string_equal(conf.tags[0].description,
@@ -307,6 +310,8 @@ test_syntax_errors(void **state)
 	load_fails("default_language EN\n", "lower-case");
 	load_fails("default_language english\n", "length 7 is out of range");
 	load_fails("user -x\n", "is not a valid user name");
+	load_fails("allow_root maybe\n", "must be yes or no");
+	load_fails("allow_root YES\n", "must be yes or no");
 	load_fails("max_text 1\x01\n", "is not a number");
 	assert_int_equal(config_load_buffer("nul.conf", "grace 1\0\n", 9,
 	    &err), -1);
