@@ -32,7 +32,7 @@
 
 static struct evhttp	*admin_http;
 static struct event	*admin_ev_sample;	/* history, once a minute */
-static int		 admin_loopback;	/* bound to a loopback address */
+static int		 admin_loopback;	/* bound to loopback */
 
 /* One path we serve. */
 struct admin_route {
@@ -185,7 +185,7 @@ admin_host_ok(const char *host)
 static void
 admin_dispatch(struct evhttp_request *req, void *arg)
 {
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const struct evhttp_uri	*uri;
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 	const char		*path, *host;
 	size_t			 i;
@@ -206,6 +206,7 @@ admin_dispatch(struct evhttp_request *req, void *arg)
 		    "localhost\n");
 		return;
 	}
+	uri = evhttp_request_get_evhttp_uri(req);
 	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL ||
 	    *path == '\0')
 		path = "/";

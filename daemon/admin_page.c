@@ -19,7 +19,7 @@
 
 #include "peerd.h"
 
-#define ADMIN_PAGE_HASH_B64	45	/* base64 of SHA-256, NUL included */
+#define ADMIN_PAGE_HASH_B64	45	/* bytes: base64 SHA-256 and NUL */
 
 static const char admin_page_head[] =
 	    "<!DOCTYPE html>\n"

@@ -28,7 +28,7 @@
 #define T_WAIT_MS	10000		/* ms, for a figure to change */
 #define T_SUP_ID	"sup-zq7"	/* the supporter's credential id */
 #define T_SUP_NAME	"Zebedee Quillfeather"	/* its display name */
-#define T_TEXT		"plumtree-whisper-4471"	/* a message's text */
+#define T_TEXT		"plumtree-whisper-4471"	/* message text */
 #define T_CAPACITY	2		/* the supporter's slots */
 
 #define BODY_(x)	PEERD__V1__ENVELOPE__BODY_##x
@@ -422,7 +422,8 @@ test_headers(void **state)
 		    types[i]);
 		if (strstr(body, type) == NULL)
 			fail_msg("%s: no %s", paths[i], type + 2);
-		assert_non_null(strstr(body, "\r\nCache-Control: no-store\r\n"));
+		assert_non_null(strstr(body,
+		    "\r\nCache-Control: no-store\r\n"));
 		assert_non_null(strstr(body,
 		    "\r\nX-Content-Type-Options: nosniff\r\n"));
 		assert_non_null(strstr(body, "\r\nContent-Security-Policy: "

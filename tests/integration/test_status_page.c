@@ -36,10 +36,10 @@
 #define T_CHROMIUM_MS	90000		/* ms, one Chromium run */
 #define T_WIDTH		1200		/* px, the window */
 #define T_HEIGHT	900
-#define T_SHOT_MIN	20000		/* bytes: a blank page is smaller */
+#define T_SHOT_MIN	20000		/* bytes; a blank page is less */
 #define T_SHOT_COPY	"/tmp/peerd-status.png"
 #define T_OUT_MAX	(512 * 1024)	/* bytes of the DOM kept */
-#define T_TEXT		"damson-lantern-9907"	/* a message's text */
+#define T_TEXT		"damson-lantern-9907"	/* message text */
 #define T_SUP_NAME	"Ottoline Brackenridge"	/* a display name */
 
 #define BODY_(x)	PEERD__V1__ENVELOPE__BODY_##x
@@ -80,7 +80,8 @@ slurp(const char *path, char *buf, size_t len)
 static int
 chromium_run(struct harness *h, const char *mode, const char *out)
 {
-	char	 url[64], size[64], prof[HARNESS_PATH], dir[HARNESS_PATH + 20];
+	char	 url[64], size[64], prof[HARNESS_PATH];
+	char	 dir[HARNESS_PATH + 20];
 	char	 po[HARNESS_PATH], pe[HARNESS_PATH];
 	char	*argv[24];
 	int64_t	 end;
