@@ -577,19 +577,19 @@ match_conn_gone(struct conn *c)
 }
 
 /*
- * Supporter s is going offline: every offer out to it is rejected, and
- * those requesters keep their place.  The caller runs the matcher.
+ * Supporter s is leaving the matcher (its connection went or was
+ * replaced, or it is forgotten): drop our side of every offer out to it.
+ * The caller then removes s from the matcher, which puts those requests
+ * back in their places without counting a decline, and runs the matcher.
  */
 void
 match_supporter_gone(struct supporter *s)
 {
 	struct offer	*o;
-	uint64_t	 now = util_now_ms();
 
 	while ((o = TAILQ_FIRST(&s->offers)) != NULL) {
 		log_info("event=offer_withdrawn offer=%llu "
 		    "reason=supporter_gone", (unsigned long long)o->id);
-		(void)matcher_reject(match_matcher, o->req->id, now);
 		match_offer_free(o);
 	}
 }

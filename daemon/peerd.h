@@ -415,7 +415,7 @@ int		 position_meet(const struct position_set *,
 /*
  * A supporter known to this node, by credential id.  It outlives its
  * connection while it has conversations (they wait in their grace window):
- * then conn is NULL and the matcher sees it OFFLINE, so it is offered no
+ * then conn is NULL and it is out of the matcher, so it is offered no
  * one; status keeps what the supporter chose, restored when it returns.
  */
 struct supporter {
@@ -428,6 +428,7 @@ struct supporter {
 	u_int				 capacity;
 	u_int				 max_capacity; /* the credential's */
 	u_int				 nconvs;
+	uint64_t			 last_match_ms; /* kept while dropped */
 	struct matcher_tags		 tags;	/* vetted, catalogue indices */
 	uint64_t			 langs;
 	struct offer_list		 offers; /* out to this supporter */

@@ -10,16 +10,19 @@
  *	Hello ------------------------> online, AWAY, capacity = credential's
  *	SetAvailability --------------> status, capacity changed
  *	conn drops, no conversations -> forgotten
- *	conn drops, conversations ----> dropped: matcher OFFLINE (no offers),
- *	                                presence OFFLINE, status remembered
+ *	conn drops, conversations ----> dropped: out of the matcher (no
+ *	                                offers), presence OFFLINE, status,
+ *	                                capacity and last match remembered
  *	Hello again (dropped or live) > online again with the remembered
  *	                                status, pushed as SetAvailability; a
  *	                                live older connection gets
  *	                                SESSION_REPLACED
  *	last conversation ends while dropped -> forgotten
  *
- * Offers out to a supporter that drops are rejected: the requesters keep
- * their places.  Tag names never appear in log lines here, only counts.
+ * The matcher holds exactly the supporters with a connection.  Offers out
+ * to a supporter that drops are withdrawn, not declined: the requesters
+ * keep their places and may be offered it again once it is back.  Tag
+ * names never appear in log lines here, only counts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,12 +110,48 @@ supporter_push_status(struct supporter *s)
 	conn_send(s->conn, &env);
 }
 
+/*
+ * Put s into the matcher as it stands (while it has a connection).
+ * Returns 0 or a matcher error.
+ */
+static int
+supporter_matcher_add(struct supporter *s)
+{
+	struct matcher_supporter	ms;
+
+	memset(&ms, 0, sizeof ms);
+	ms.id = s->nid;
+	ms.tags = s->tags;
+	ms.langs = s->langs;
+	ms.capacity = (uint16_t)s->capacity;
+	ms.load = (uint16_t)s->nconvs;
+	ms.status = supporter_mstatus(s->status);
+	ms.last_match_ms = s->last_match_ms;
+	return (matcher_supporter_add(match_matcher, &ms));
+}
+
+/*
+ * Take s out of the matcher (its connection is gone).  Offers out to it
+ * are withdrawn without counting as declines: those requesters keep
+ * their places and may be offered s again when it is back.
+ */
+static void
+supporter_matcher_remove(struct supporter *s)
+{
+	struct matcher_supporter	ms;
+
+	if (matcher_supporter_get(match_matcher, s->nid, &ms) == MATCHER_OK)
+		s->last_match_ms = ms.last_match_ms;
+	match_supporter_gone(s);
+	(void)matcher_supporter_remove(match_matcher, s->nid);
+}
+
 /* Forget s: out of the matcher, presence and the registry. */
 static void
 supporter_free(struct supporter *s)
 {
-	match_supporter_gone(s);
-	(void)matcher_supporter_remove(match_matcher, s->nid);
+	if (s->conn != NULL)
+		supporter_matcher_remove(s);
 	presence_remove(s->id);
 	map_remove(&supporter_bynid, s->nid);
 	TAILQ_REMOVE(&supporters, s, entry);
@@ -153,7 +192,6 @@ void
 supporter_hello(struct conn *c)
 {
 	const struct cred_info	*ci;
-	struct matcher_supporter ms;
 	struct supporter	*s;
 	struct conn		*old;
 	struct matcher_tags	 tags;
@@ -176,9 +214,9 @@ supporter_hello(struct conn *c)
 	}
 	if (s != NULL && (old = s->conn) != NULL) {
 		/* Detach the old connection first: it must not free s. */
+		supporter_matcher_remove(s);
 		old->supporter = NULL;
 		s->conn = NULL;
-		match_supporter_gone(s);
 		log_info("conn=%llu event=session_replaced by=%llu",
 		    (unsigned long long)old->id, (unsigned long long)c->id);
 		conn_error(old, 0, ERR(SESSION_REPLACED), 1,
@@ -193,21 +231,6 @@ supporter_hello(struct conn *c)
 		s->status = PEERD__V1__SUPPORTER_STATUS__AWAY;
 		s->capacity = cap;
 		TAILQ_INIT(&s->offers);
-		memset(&ms, 0, sizeof ms);
-		ms.id = nid;
-		ms.tags = tags;
-		ms.langs = langs;
-		ms.capacity = (uint16_t)cap;
-		ms.status = MATCHER_AWAY;
-		if ((rc = matcher_supporter_add(match_matcher, &ms)) !=
-		    MATCHER_OK) {
-			free(s);
-			log_warnx("conn=%llu event=matcher_failed call=add "
-			    "reason=\"%s\"", (unsigned long long)c->id,
-			    matcher_strerror(rc));
-			conn_error(c, 0, ERR(INTERNAL), 1, "cannot register");
-			return;
-		}
 		map_put(&supporter_bynid, nid, s);
 		TAILQ_INSERT_TAIL(&supporters, s, entry);
 	} else {
@@ -215,20 +238,23 @@ supporter_hello(struct conn *c)
 		restored = 1;
 		if (s->capacity > cap)
 			s->capacity = cap;
-		(void)matcher_supporter_update(match_matcher, nid, &tags,
-		    langs);
-		(void)matcher_supporter_set_capacity(match_matcher, nid,
-		    (uint16_t)s->capacity);
-		(void)matcher_supporter_set_status(match_matcher, nid,
-		    supporter_mstatus(s->status));
 	}
 	snprintf(s->name, sizeof s->name, "%s", ci->name);
 	s->max_capacity = cap;
 	s->tags = tags;
 	s->langs = langs;
+	position_invalidate();
+	if ((rc = supporter_matcher_add(s)) != MATCHER_OK) {
+		log_warnx("conn=%llu event=matcher_failed call=add "
+		    "reason=\"%s\"", (unsigned long long)c->id,
+		    matcher_strerror(rc));
+		if (s->nconvs == 0)
+			supporter_free(s);	/* s->conn is NULL: not added */
+		conn_error(c, 0, ERR(INTERNAL), 1, "cannot register");
+		return;
+	}
 	s->conn = c;
 	c->supporter = s;
-	position_invalidate();
 	log_info("conn=%llu event=supporter_online status=%s capacity=%u "
 	    "conversations=%u restored=%d unknown_tags=%u",
 	    (unsigned long long)c->id, supporter_status_name(s->status),
@@ -248,13 +274,11 @@ supporter_conn_gone(struct conn *c)
 	if ((s = c->supporter) == NULL)
 		return;
 	c->supporter = NULL;
-	s->conn = NULL;
 	if (s->nconvs == 0) {
 		supporter_free(s);
 	} else {
-		match_supporter_gone(s);
-		(void)matcher_supporter_set_status(match_matcher, s->nid,
-		    MATCHER_OFFLINE);
+		supporter_matcher_remove(s);
+		s->conn = NULL;
 		supporter_publish(s);
 		log_info("conn=%llu event=supporter_dropped conversations=%u",
 		    (unsigned long long)c->id, s->nconvs);
@@ -276,7 +300,8 @@ supporter_conv_ended(struct supporter *s)
 {
 	if (s->nconvs > 0)
 		s->nconvs--;
-	if (matcher_conversation_ended(match_matcher, s->nid) != MATCHER_OK)
+	if (s->conn != NULL &&
+	    matcher_conversation_ended(match_matcher, s->nid) != MATCHER_OK)
 		log_warnx("event=matcher_failed call=conversation_ended");
 	if (s->conn == NULL && s->nconvs == 0)
 		supporter_free(s);

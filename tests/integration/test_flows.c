@@ -604,6 +604,37 @@ test_requester_takeover(void **state)
 	tclient_free(s1);
 }
 
+/*
+ * A supporter whose connection drops with an offer out is offered the same
+ * requester again once back: a drop is not a decline.
+ */
+static void
+test_drop_is_not_decline(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*r, *s1;
+	Envelope	*e;
+
+	assert_int_equal(world_cred(w, &c1, "sup-a", NULL, 1, 0), 0);
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_non_null(e = people_request(r, NULL, NULL, NULL, 0));
+	frame_free(e);
+	e = expect(s1, "s1", BODY_(OFFER));
+	frame_free(e);
+	tclient_free(s1);
+	harness_msleep(300);
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	e = expect(s1, "s1 again", BODY_(OFFER));
+	assert_int_equal(people_accept(s1, e->offer->offer_id), 0);
+	frame_free(e);
+	e = expect(r, "r", BODY_(MATCHED));
+	frame_free(e);
+	tclient_free(r);
+	tclient_free(s1);
+}
+
 int
 main(void)
 {
@@ -614,6 +645,8 @@ main(void)
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_held_cap,
 		    setup_held, world_teardown),
+		cmocka_unit_test_setup_teardown(test_drop_is_not_decline,
+		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_chat_rate,
 		    setup_rate, world_teardown),
 		cmocka_unit_test_setup_teardown(test_requester_takeover,
