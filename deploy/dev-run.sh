@@ -61,6 +61,9 @@ signing_pubkey	signing.pub
 requester_secret_file requester.secret
 include		$top/deploy/tags.conf
 CONF
+# peerd refuses to run as root without a user to drop to; for development
+# as root say so explicitly (a deployment sets `user peerd` instead).
+[ "$(id -u)" != 0 ] || echo "allow_root	yes" >> "$run/peerd.conf"
 "$build/peerd" -t -c "$run/peerd.conf"
 
 cat <<MSG
