@@ -246,7 +246,7 @@ test_queue_need_unmet(void **state)
 	assert_int_equal(env->queue_update->compatible_supporters, 0);
 	assert_false(env->queue_update->relaxed);
 	frame_free(env);
-	assert_null(tclient_recv(s, BODY_(OFFER), 2500));
+	assert_null(tclient_recv(s, BODY_(OFFER), PEOPLE_QUIET_MS));
 	assert_null(tclient_recv(r, BODY_(MATCHED), 0));
 
 	/* Still queued: a second RequestPeer is BAD_STATE. */
