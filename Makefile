@@ -132,6 +132,9 @@ $(BUILD)/.flags: FORCE
 	    echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
 FORCE:
 
+# Keep objects that pattern rules chain through (test .o files).
+.SECONDARY:
+
 $(GEN_DIR)/peer.pb-c.c $(GEN_DIR)/peer.pb-c.h &: proto/peer.proto $(BUILD)/config.mk
 	@mkdir -p $(GEN_DIR)
 	$(call say,PROTOC,$<)protoc-c --proto_path=proto --c_out=$(GEN_DIR) proto/peer.proto

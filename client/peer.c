@@ -157,34 +157,6 @@ peer_usage(const char *why, const char *arg)
 	return (PEER_EXIT_USAGE);
 }
 
-/* Split HOST:PORT or [V6]:PORT into o.  Returns 0 or -1. */
-static int
-peer_parse_server(struct peer_opts *o, const char *s)
-{
-	const char	*colon, *host = s;
-	size_t		 hlen;
-
-	if (*s == '[') {
-		if ((colon = strstr(s, "]:")) == NULL)
-			return (-1);
-		host = s + 1;
-		hlen = (size_t)(colon - host);
-		colon++;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			return (-1);
-		hlen = (size_t)(colon - s);
-	}
-	if (hlen == 0 || hlen >= sizeof o->host || colon[1] == '\0' ||
-	    strlen(colon + 1) >= sizeof o->port ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return (-1);
-	memcpy(o->host, host, hlen);
-	o->host[hlen] = '\0';
-	strcpy(o->port, colon + 1);
-	return (0);
-}
-
 /* Parse a number from 1 to max.  Returns 0 or -1. */
 static int
 peer_number(const char *s, unsigned long max, unsigned long *out)
@@ -247,7 +219,8 @@ peer_parse(struct peer_opts *o, int argc, char **argv)
 			used[peer_option_cmd(ch)] = ch;
 		switch (ch) {
 		case OPT_SERVER:
-			if (peer_parse_server(o, optarg) == -1)
+			if (peerclient_split_hostport(optarg, o->host,
+			    sizeof o->host, o->port, sizeof o->port) != PEERCLIENT_OK)
 				return (peer_usage("--server must be "
 				    "HOST:PORT", optarg));
 			if (o->tls_name != NULL &&

@@ -310,6 +310,17 @@ Envelope *peerclient_hello_envelope(struct peerclient_hello *h, uint64_t id);
 int	peerclient_send_hello(struct peerclient *pc, struct peerclient_hello *h,
 	    uint64_t id);
 
+/* ---- addresses ----------------------------------------------------------- */
+
+/*
+ * Split "HOST:PORT" or "[V6ADDR]:PORT" into host (hostlen bytes) and port
+ * (portlen bytes), NUL-terminated.  Returns PEERCLIENT_OK, or
+ * PEERCLIENT_ERR_INVAL if there is no host, the port is not a number from
+ * 1 to 65535, or either part does not fit.
+ */
+int	peerclient_split_hostport(const char *s, char *host, size_t hostlen,
+	    char *port, size_t portlen);
+
 /* ---- names for logs ----------------------------------------------------- */
 
 /* Return a static string for an enum peerclient_error value. */

@@ -105,32 +105,13 @@ static const struct peerclient_callbacks op_callbacks = {
 	op_connected, op_envelope, op_closed, NULL
 };
 
-/* Split HOST:PORT or [V6]:PORT into o.  Returns 0 or -1. */
+/* Set o's server from HOST:PORT or [V6]:PORT.  Returns 0 or -1. */
 static int
 op_parse_server(struct peerctl_op_opts *o, const char *s)
 {
-	const char	*colon, *host = s;
-	size_t		 hlen;
-
-	if (*s == '[') {
-		if ((colon = strstr(s, "]:")) == NULL)
-			return (-1);
-		host = s + 1;
-		hlen = (size_t)(colon - host);
-		colon++;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			return (-1);
-		hlen = (size_t)(colon - s);
-	}
-	if (hlen == 0 || hlen >= sizeof o->host || colon[1] == '\0' ||
-	    strlen(colon + 1) >= sizeof o->port ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-	    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+	if (peerclient_split_hostport(s, o->host, sizeof o->host, o->port,
+	    sizeof o->port) != PEERCLIENT_OK)
 		return (-1);
-	memcpy(o->host, host, hlen);
-	o->host[hlen] = '\0';
-	snprintf(o->port, sizeof o->port, "%s", colon + 1);
 	o->server = s;
 	return (0);
 }
