@@ -126,16 +126,18 @@ struct config {
 	char		*node_id;
 	char		*default_language;
 
-	/* Reserved for the next issue: parsed and checked, not used yet. */
 	char		*signing_pubkey;
 	char		*requester_secret_file;
-	u_int		 grace;
-	u_int		 offer_timeout;
-	u_int		 max_queue;
-	u_int		 max_held_messages;
-	u_int		 max_held_bytes;
-	u_int		 chat_rate;
-	u_int		 chat_burst;
+
+	/* Matching and conversations (match.c, conv.c). */
+	u_int		 grace;		/* seconds */
+	u_int		 offer_timeout;	/* seconds */
+	u_int		 max_queue;	/* requests */
+	u_int		 max_held_messages; /* per conversation */
+	u_int		 max_held_bytes;	/* per conversation */
+	u_int		 chat_rate;	/* messages a second, per conn */
+	u_int		 chat_burst;	/* messages */
+
 	u_int		 presence_ttl;
 	char		*user;
 	char		*allow_root;	/* "yes": may stay root without user */
