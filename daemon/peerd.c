@@ -101,10 +101,6 @@ main(int argc, char **argv)
 		config_clear();
 		return (0);
 	}
-	if (conf.user != NULL)
-		log_warnx("event=config_ignored option=user "
-		    "reason=not_implemented");
-
 	log_info("event=starting version=%s config=%s pid=%ld", PEERD_VERSION,
 	    path, (long)getpid());
 	if (server_start() != 0)
