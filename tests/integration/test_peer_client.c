@@ -1,25 +1,21 @@
 /*
- * test_peer_client.c -- the `peer` program against a scripted peerd.
+ * test_peer_client.c -- the `peer` program against a real peerd and Redis,
+ * event line by event line.
  *
- * A real peerd cannot be told to drop a connection at a chosen frame or to
- * answer a resume in a chosen way, so these tests run the real $PEER_BIN
- * against a small blocking TLS server in the test itself (the harness's
- * certificates and a free port), which plays peerd's side of
- * proto/PROTOCOL.md frame by frame.  Script mode is checked line by line
- * (every event line of client/PEER.md, exit codes, the requester key,
- * resending after a drop); interactive mode is driven in tmux.
+ * Each test runs the real $PEER_BIN (script mode through pipes, or
+ * interactive mode in tmux) against the harness's peerd.  Its counterpart
+ * is a synchronous client from people.h, so the test decides when the
+ * other side reads, acknowledges, drops, resumes or ends, and checks what
+ * peerd relayed from `peer`.  Drops are real: a relay that is cut
+ * (relay.h), or peerd killed and started again (conversations live in its
+ * memory).  Every event line of client/PEER.md, the escaping of TEXT, the
+ * exit codes, the requester key, resending after a drop, RATE_LIMITED and
+ * both interactive roles are checked.
  */
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
+#include <sys/types.h>
 
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
+#include <ctype.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,869 +24,585 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
-#include "credential.h"
+#include "child.h"
+#include "frame.h"
 #include "harness.h"
+#include "pane.h"
+#include "people.h"
+#include "relay.h"
 
-#define T_MS		5000	/* ms, anything the client should do at once */
-#define T_LINE_MAX	4096	/* bytes, one line of peer's stdout */
-#define T_TOKEN		"0123456789abcdef0123456789abcdef" /* 32 bytes */
+#define T_MS		CHILD_MS /* ms, anything due soon */
+#define T_QUIET_MS	300	/* ms, listening for what must not come */
+#define T_HELD		"peerd holds many unread messages" /* peer's notice */
 
-/* Write dir/name into out (len bytes). */
-static void
-tpath(char *out, size_t len, const char *dir, const char *name)
-{
-	if ((size_t)snprintf(out, len, "%s/%s", dir, name) >= len)
-		fail_msg("path too long: %s/%s", dir, name);
-}
+/* ---- set-up ------------------------------------------------------------ */
 
-/* ---- a scripted peerd: blocking TLS, one connection at a time ---------- */
+/*
+ * Config lines for the tests: max_text 100 (a long line is refused);
+ * max_held_messages 1 (the second unread message gets RATE_LIMITED);
+ * grace 1 (a gone peer is ended at once); grace 10 (peer keeps trying
+ * while peerd restarts).
+ */
+#define T_CONF		"max_text 100\n"
+#define T_HELD1		"max_held_messages 1\n"
+#define T_GRACE1	"grace 1\n"
+#define T_GRACE10	"grace 10\n"
 
-struct fake {
-	int	 lfd;
-	SSL_CTX	*ctx;
-	int	 fd;
-	SSL	*ssl;
-};
-
-static struct fake *
-fake_new(struct harness *h)
-{
-	struct fake		*f = calloc(1, sizeof *f);
-	struct sockaddr_in	 sin;
-	int			 one = 1;
-
-	assert_non_null(f);
-	f->fd = -1;
-	assert_true((f->lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	setsockopt(f->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)h->port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(listen(f->lfd, 4), 0);
-	assert_non_null(f->ctx = SSL_CTX_new(TLS_server_method()));
-	assert_int_equal(SSL_CTX_use_certificate_chain_file(f->ctx, h->cert),
-	    1);
-	assert_int_equal(SSL_CTX_use_PrivateKey_file(f->ctx, h->key,
-	    SSL_FILETYPE_PEM), 1);
-	return (f);
-}
-
-/* Drop the connection without a close_notify, as a network loss would. */
-static void
-fake_drop(struct fake *f)
-{
-	if (f->ssl != NULL)
-		SSL_free(f->ssl);
-	f->ssl = NULL;
-	if (f->fd != -1)
-		close(f->fd);
-	f->fd = -1;
-}
-
-static void
-fake_free(struct fake *f)
-{
-	if (f == NULL)
-		return;
-	fake_drop(f);
-	close(f->lfd);
-	SSL_CTX_free(f->ctx);
-	free(f);
-}
-
-/* Accept the client's (next) connection and its TLS handshake. */
-static void
-fake_accept(struct fake *f, int timeout_ms)
-{
-	struct pollfd	pfd = { f->lfd, POLLIN, 0 };
-	struct timeval	tv = { T_MS / 1000, 0 };
-
-	fake_drop(f);
-	assert_int_equal(poll(&pfd, 1, timeout_ms), 1);
-	assert_true((f->fd = accept(f->lfd, NULL, NULL)) != -1);
-	setsockopt(f->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(f->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	assert_non_null(f->ssl = SSL_new(f->ctx));
-	SSL_set_fd(f->ssl, f->fd);
-	assert_int_equal(SSL_accept(f->ssl), 1);
-}
-
-static int
-fake_read(struct fake *f, void *buf, size_t len)
-{
-	uint8_t	*p = buf;
-	int	 n;
-
-	while (len > 0) {
-		if ((n = SSL_read(f->ssl, p, (int)len)) <= 0)
-			return (-1);
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
-/* Return the next envelope from the client, skipping Pings; NULL if none. */
-static Envelope *
-fake_recv(struct fake *f)
-{
-	uint8_t		 hdr[4], *buf;
-	uint32_t	 len;
-	Envelope	*env;
-
-	for (;;) {
-		if (fake_read(f, hdr, 4) == -1)
-			return (NULL);
-		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-		    (uint32_t)hdr[2] << 8 | hdr[3];
-		assert_true(len > 0 && len < 65536);
-		assert_non_null(buf = malloc(len));
-		assert_int_equal(fake_read(f, buf, len), 0);
-		env = peerd__v1__envelope__unpack(NULL, len, buf);
-		free(buf);
-		assert_non_null(env);
-		if (env->body_case != PEERD__V1__ENVELOPE__BODY_PING)
-			return (env);
-		peerd__v1__envelope__free_unpacked(env, NULL);
-	}
-}
-
-/* Return the next envelope, which must be of kind body. */
-static Envelope *
-fake_expect(struct fake *f, Peerd__V1__Envelope__BodyCase body)
-{
-	Envelope	*env;
-
-	assert_non_null(env = fake_recv(f));
-	if (env->body_case != body)
-		fail_msg("expected body %d, got %d", body, env->body_case);
-	return (env);
-}
-
-static void
-fake_send(struct fake *f, Envelope *env)
-{
-	size_t	 len = peerd__v1__envelope__get_packed_size(env);
-	uint8_t	*buf = malloc(len + 4);
-
-	assert_non_null(buf);
-	buf[0] = (uint8_t)(len >> 24);
-	buf[1] = (uint8_t)(len >> 16);
-	buf[2] = (uint8_t)(len >> 8);
-	buf[3] = (uint8_t)len;
-	peerd__v1__envelope__pack(env, buf + 4);
-	assert_int_equal(SSL_write(f->ssl, buf, (int)len + 4), (int)len + 4);
-	free(buf);
-}
-
-/* Read the Hello and answer Welcome; return the Hello (free it). */
-static Envelope *
-fake_welcome(struct fake *f, Peerd__V1__Role role)
-{
-	Envelope		*hello, env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__Welcome	 w = PEERD__V1__WELCOME__INIT;
-	Peerd__V1__Limits	 lim = PEERD__V1__LIMITS__INIT;
-	Peerd__V1__Tag		 t1 = PEERD__V1__TAG__INIT, t2 = t1;
-	Peerd__V1__Tag		*tags[2] = { &t1, &t2 };
-	char			*vetted[] = { (char *)"lgbtq" };
-
-	hello = fake_expect(f, PEERD__V1__ENVELOPE__BODY_HELLO);
-	assert_int_equal(hello->hello->protocol_version, 1);
-	assert_int_equal(hello->hello->role, role);
-	lim.max_frame = 65536;
-	lim.max_text = 100;
-	lim.idle_timeout_s = 300;
-	lim.grace_s = 30;
-	lim.offer_timeout_s = 30;
-	t1.name = (char *)"lgbtq";
-	t1.description = (char *)"LGBTQ+ peers";
-	t2.name = (char *)"bme";
-	t2.description = (char *)"Black and minority ethnic";
-	w.connection_id = 1;
-	w.server_version = (char *)"fake";
-	w.limits = &lim;
-	w.n_tags = 2;
-	w.tags = tags;
-	w.role = role;
-	if (role == PEERD__V1__ROLE__SUPPORTER) {
-		w.display_name = (char *)"Sam";
-		w.max_capacity = 2;
-		w.n_vetted_tags = 1;
-		w.vetted_tags = vetted;
-	}
-	env.id = hello->id;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_WELCOME;
-	env.welcome = &w;
-	fake_send(f, &env);
-	return (hello);
-}
-
-static void
-fake_ok(struct fake *f, uint64_t id)
-{
-	Envelope	env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__Ok	ok = PEERD__V1__OK__INIT;
-
-	env.id = id;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_OK;
-	env.ok = &ok;
-	fake_send(f, &env);
-}
-
-static void
-fake_error(struct fake *f, uint64_t id, Peerd__V1__ErrorCode code,
-    const char *msg, int fatal)
-{
-	Envelope		env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__Error	e = PEERD__V1__ERROR__INIT;
-
-	e.code = code;
-	e.message = (char *)msg;
-	e.fatal = fatal;
-	env.id = id;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_ERROR;
-	env.error = &e;
-	fake_send(f, &env);
-}
-
-static void
-fake_queue(struct fake *f, uint64_t id, uint32_t position, uint32_t eta)
-{
-	Envelope		env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__QueueUpdate	q = PEERD__V1__QUEUE_UPDATE__INIT;
-
-	q.position = position;
-	q.eta_s = eta;
-	env.id = id;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_QUEUE_UPDATE;
-	env.queue_update = &q;
-	fake_send(f, &env);
-}
-
-static void
-fake_matched(struct fake *f, uint64_t conv, const char *name, char **shared,
-    size_t nshared, int resumed, uint64_t last_cmid, uint64_t delivered)
-{
-	Envelope		env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__Matched	m = PEERD__V1__MATCHED__INIT;
-
-	m.conversation_id = conv;
-	m.peer_name = (char *)name;
-	m.shared = shared;
-	m.n_shared = nshared;
-	m.explanation = (char *)"required=lgbtq";
-	m.resume_token.data = (uint8_t *)T_TOKEN;
-	m.resume_token.len = 32;
-	m.resumed = resumed;
-	m.last_client_msg_id = last_cmid;
-	m.delivered_seq = delivered;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_MATCHED;
-	env.matched = &m;
-	fake_send(f, &env);
-}
-
-static void
-fake_chat(struct fake *f, uint64_t conv, uint64_t seq, const char *text)
-{
-	Envelope		env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__ChatMessage	m = PEERD__V1__CHAT_MESSAGE__INIT;
-
-	m.conversation_id = conv;
-	m.seq = seq;
-	m.text = (char *)text;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE;
-	env.chat_message = &m;
-	fake_send(f, &env);
-}
-
-static void
-fake_accepted(struct fake *f, uint64_t id, uint64_t conv, uint64_t cmid,
-    uint64_t seq)
-{
-	Envelope			env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__MessageAccepted	a = PEERD__V1__MESSAGE_ACCEPTED__INIT;
-
-	a.conversation_id = conv;
-	a.client_msg_id = cmid;
-	a.seq = seq;
-	env.id = id;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_MESSAGE_ACCEPTED;
-	env.message_accepted = &a;
-	fake_send(f, &env);
-}
-
-static void
-fake_delivered(struct fake *f, uint64_t conv, uint64_t seq)
-{
-	Envelope		env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__Delivered	d = PEERD__V1__DELIVERED__INIT;
-
-	d.conversation_id = conv;
-	d.seq = seq;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_DELIVERED;
-	env.delivered = &d;
-	fake_send(f, &env);
-}
-
-static void
-fake_peer_status(struct fake *f, uint64_t conv, Peerd__V1__PeerState st)
-{
-	Envelope		env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__PeerStatus	s = PEERD__V1__PEER_STATUS__INIT;
-
-	s.conversation_id = conv;
-	s.state = st;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_PEER_STATUS;
-	env.peer_status = &s;
-	fake_send(f, &env);
-}
-
-static void
-fake_end(struct fake *f, uint64_t conv, Peerd__V1__EndReason reason)
-{
-	Envelope			env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__EndConversation	e = PEERD__V1__END_CONVERSATION__INIT;
-
-	e.conversation_id = conv;
-	e.reason = reason;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_END_CONVERSATION;
-	env.end_conversation = &e;
-	fake_send(f, &env);
-}
-
-static void
-fake_offer(struct fake *f, uint64_t id, char **shared, size_t nshared)
-{
-	Envelope		env = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__Offer	o = PEERD__V1__OFFER__INIT;
-
-	o.offer_id = id;
-	o.shared = shared;
-	o.n_shared = nshared;
-	o.need = shared;
-	o.n_need = nshared;
-	o.expires_s = 30;
-	o.waited_s = 12;
-	env.body_case = PEERD__V1__ENVELOPE__BODY_OFFER;
-	env.offer = &o;
-	fake_send(f, &env);
-}
-
-/* ---- the peer program as a child with pipes ----------------------------- */
-
-struct child {
-	pid_t	 pid;
-	int	 in;		/* its stdin, -1 once closed */
-	int	 out;		/* its stdout */
-	char	 buf[T_LINE_MAX];
-	size_t	 len;
-	char	 err[HARNESS_PATH];	/* its stderr, a file */
-};
-
-/* Start $PEER_BIN with args (NULL-terminated) and h's server and CA. */
-static struct child *
-child_start(struct harness *h, const char *first, ...)
-{
-	struct child	*c;
-	char		*argv[32], server[64];
-	int		 in[2], out[2], fd, n = 0;
-	const char	*a;
-	va_list		 ap;
-
-	if (h->peer_bin == NULL)
-		fail_msg("PEER_BIN is not set (make test sets it)");
-	assert_non_null(c = calloc(1, sizeof *c));
-	snprintf(server, sizeof server, "127.0.0.1:%d", h->port);
-	tpath(c->err, sizeof c->err, h->dir, "peer.stderr");
-	argv[n++] = (char *)h->peer_bin;
-	argv[n++] = (char *)"--server";
-	argv[n++] = server;
-	argv[n++] = (char *)"--ca";
-	argv[n++] = h->ca;
-	va_start(ap, first);
-	for (a = first; a != NULL && n < 31; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	assert_true((c->pid = fork()) != -1);
-	if (c->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		if ((fd = open(c->err, O_WRONLY | O_CREAT | O_APPEND,
-		    0600)) != -1)
-			dup2(fd, 2);
-		close(in[1]);
-		close(out[0]);
-		setenv("HOME", h->dir, 1);
-		unsetenv("XDG_CONFIG_HOME");
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	c->in = in[1];
-	c->out = out[0];
-	signal(SIGPIPE, SIG_IGN);
-	return (c);
-}
-
-/* Write one line to the child's stdin. */
-static void
-child_say(struct child *c, const char *line)
-{
-	size_t	len = strlen(line);
-
-	assert_int_equal(write(c->in, line, len), (ssize_t)len);
-	assert_int_equal(write(c->in, "\n", 1), 1);
-}
-
-static void
-child_eof(struct child *c)
-{
-	if (c->in != -1)
-		close(c->in);
-	c->in = -1;
-}
-
-/* Return the child's next stdout line (static buffer) or NULL at timeout. */
-static const char *
-child_line(struct child *c, int timeout_ms)
-{
-	static char	 line[T_LINE_MAX];
-	struct pollfd	 pfd = { c->out, POLLIN, 0 };
-	int64_t		 end = harness_now_ms() + timeout_ms;
-	char		*nl;
-	ssize_t		 n;
-	size_t		 len;
-
-	for (;;) {
-		if ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
-			len = (size_t)(nl - c->buf);
-			memcpy(line, c->buf, len);
-			line[len] = '\0';
-			memmove(c->buf, nl + 1, c->len - len - 1);
-			c->len -= len + 1;
-			return (line);
-		}
-		if (harness_now_ms() >= end ||
-		    poll(&pfd, 1, (int)(end - harness_now_ms())) != 1)
-			return (NULL);
-		n = read(c->out, c->buf + c->len, sizeof c->buf - c->len - 1);
-		if (n <= 0)
-			return (NULL);
-		c->len += (size_t)n;
-	}
-}
-
-/* The next line must be exactly want. */
-static void
-child_expect(struct child *c, const char *want)
-{
-	const char	*got = child_line(c, T_MS);
-
-	if (got == NULL)
-		fail_msg("expected \"%s\", got nothing", want);
-	if (strcmp(got, want) != 0)
-		fail_msg("expected \"%s\", got \"%s\"", want, got);
-}
-
-/* Wait for the child to exit; return its exit status, or -1. */
-static int
-child_wait(struct child *c, int timeout_ms)
-{
-	int64_t	end = harness_now_ms() + timeout_ms;
-	int	status;
-
-	while (harness_now_ms() < end) {
-		if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-			c->pid = -1;
-			return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		}
-		harness_msleep(20);
-	}
-	return (-1);
-}
-
-static void
-child_free(struct child *c)
-{
-	if (c == NULL)
-		return;
-	if (c->pid > 0) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
-	}
-	child_eof(c);
-	close(c->out);
-	free(c);
-}
-
-/* Write a supporter credential (any key: the fake does not check it). */
-static void
-write_credential(struct harness *h, char *path, size_t len)
-{
-	struct cred_info	 info;
-	EVP_PKEY		*key;
-	uint8_t			 buf[CRED_MAX];
-	size_t			 blen;
-	char			 err[CRED_ERR_MAX];
-
-	memset(&info, 0, sizeof info);
-	strcpy(info.id, "s1");
-	strcpy(info.name, "Sam");
-	info.role = PEERD__V1__ROLE__SUPPORTER;
-	strcpy(info.tags[0], "lgbtq");
-	info.ntags = 1;
-	strcpy(info.languages[0], "en");
-	info.nlanguages = 1;
-	info.capacity = 2;
-	info.issued_at = (uint64_t)time(NULL);
-	info.not_after = info.issued_at + 86400;
-	assert_non_null(key = cred_key_generate());
-	assert_int_equal(cred_sign(&info, key, buf, sizeof buf, &blen, NULL),
-	    CRED_OK);
-	tpath(path, len, h->dir, "s1.cred");
-	assert_int_equal(cred_write_file(path, buf, blen, err, sizeof err), 0);
-	EVP_PKEY_free(key);
-}
-
+/* A world whose peerd also has the config lines given as the prestate. */
 static int
 setup(void **state)
 {
-	return (harness_setup(state, HARNESS_NO_PEERD, NULL));
+	return (world_setup_extra(state, *state));
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* Sign a supporter credential and write it to dir/<id>.cred. */
+static void
+cred_file(struct world *w, struct pcred *cred, const char *id,
+    const char *name, const char *tags, uint32_t capacity, char *path,
+    size_t len)
+{
+	char	err[CRED_ERR_MAX], file[64];
+
+	assert_int_equal(world_cred_full(w, cred, id, name, tags, "en,cy",
+	    capacity, 0), 0);
+	snprintf(file, sizeof file, "%s.cred", id);
+	child_path(path, len, w->h->dir, file);
+	assert_int_equal(cred_write_file(path, cred->buf, cred->len, err,
+	    sizeof err), 0);
+}
+
+/*
+ * The supporter s takes the next offer: accept it and wait for Matched.
+ * Fills *cv (supporter side).  Returns the Offer (frame_free()).
+ */
+static Envelope *
+take_offer(struct tclient *s, struct pconv *cv)
+{
+	Envelope	*offer, *m;
+
+	memset(cv, 0, sizeof *cv);
+	assert_non_null(offer = people_wait(s, "supporter",
+	    PEERD__V1__ENVELOPE__BODY_OFFER, T_MS));
+	cv->offer_id = offer->offer->offer_id;
+	assert_int_equal(people_accept(s, cv->offer_id), 0);
+	assert_non_null(m = people_wait(s, "supporter",
+	    PEERD__V1__ENVELOPE__BODY_MATCHED, T_MS));
+	people_note_matched(cv, m, 0);
+	frame_free(m);
+	return (offer);
+}
+
+/* The next ChatMessage to c in conv must be seq with text. */
+static void
+expect_chat(struct tclient *c, uint64_t conv, uint64_t seq, const char *text)
+{
+	Envelope	*env;
+
+	assert_non_null(env = people_wait_chat(c, conv, T_MS));
+	assert_string_equal(env->chat_message->text, text);
+	assert_int_equal(env->chat_message->seq, seq);
+	frame_free(env);
+}
+
+/* Match a ChatMessage in the conversation *arg (a uint64_t). */
+static int
+is_chat_in(const Envelope *env, void *arg)
+{
+	return (env->body_case == PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE &&
+	    env->chat_message->conversation_id == *(uint64_t *)arg);
+}
+
+/* No ChatMessage may be waiting for c, nor arrive within T_QUIET_MS. */
+static void
+expect_no_chat(struct tclient *c, uint64_t conv)
+{
+	Envelope	*env;
+
+	if ((env = tclient_recv_if(c, is_chat_in, &conv, T_QUIET_MS)) != NULL)
+		fail_msg("unexpected message \"%s\"", env->chat_message->text);
+}
+
+/* The next PeerStatus to c must say state. */
+static void
+expect_status(struct tclient *c, Peerd__V1__PeerState state)
+{
+	Envelope	*env;
+
+	assert_non_null(env = people_wait(c, "counterpart",
+	    PEERD__V1__ENVELOPE__BODY_PEER_STATUS, T_MS));
+	assert_int_equal(env->peer_status->state, state);
+	frame_free(env);
+}
+
+/* The next EndConversation to c must end conv for reason. */
+static void
+expect_end(struct tclient *c, uint64_t conv, Peerd__V1__EndReason reason)
+{
+	Envelope	*env;
+
+	assert_non_null(env = people_wait(c, "counterpart",
+	    PEERD__V1__ENVELOPE__BODY_END_CONVERSATION, T_MS));
+	assert_int_equal(env->end_conversation->conversation_id, conv);
+	assert_int_equal(env->end_conversation->reason, reason);
+	frame_free(env);
+}
+
+/* The next Delivered to c must be seq. */
+static void
+expect_delivered(struct tclient *c, uint64_t seq)
+{
+	Envelope	*env;
+
+	assert_non_null(env = people_wait(c, "counterpart",
+	    PEERD__V1__ENVELOPE__BODY_DELIVERED, T_MS));
+	assert_int_equal(env->delivered->seq, seq);
+	frame_free(env);
+}
+
+/* The next line of c must be exactly the printf-formatted want. */
+static void
+expect_line(struct child *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+expect_line(struct child *c, const char *fmt, ...)
+{
+	char	want[CHILD_LINE_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof want, fmt, ap);
+	va_end(ap);
+	assert_string_equal(child_expect(c, ""), want);
+}
+
+/* Parse "queued position=N eta_s=N" into *pos; fail on anything else. */
+static void
+expect_queued(struct child *c, unsigned int pos)
+{
+	const char	*line = child_expect(c, "queued ");
+	unsigned int	 p, eta;
+	char		 end;
+
+	if (sscanf(line, "queued position=%u eta_s=%u%c", &p, &eta,
+	    &end) != 2)
+		fail_msg("bad queued line \"%s\"", line);
+	assert_int_equal(p, pos);
+}
+
+/*
+ * A supporter s (a client signed in as id, display name name, tag
+ * qx-lgbtq) is available; `peer request` (with --no-key if nokey) starts
+ * through port (0: peerd's own), queues first, and is matched with s.
+ * Fills *cv (supporter side) and returns the child.
+ */
+static struct child *
+start_matched(struct world *w, int port, int nokey, const char *name,
+    struct pcred *cred, struct tclient **s, struct pconv *cv)
+{
+	struct child	*c;
+	char		 cpath[HARNESS_PATH];
+
+	cred_file(w, cred, "sup-1", name, "qx-lgbtq", 2, cpath,
+	    sizeof cpath);
+	assert_non_null(*s = people_supporter_available(w, cred));
+	c = child_start(w->h, port, "req.err", "request",
+	    nokey ? "--no-key" : NULL, NULL);
+	expect_queued(c, 1);
+	frame_free(take_offer(*s, cv));
+	expect_line(c, "matched conversation=%llu peer=%s shared=",
+	    (unsigned long long)cv->id, name);
+	return (c);
 }
 
 /* ---- script mode: requester ---------------------------------------------- */
 
 /*
- * A whole conversation: queued, matched, message (escaped), accepted,
- * delivered, peer-reconnecting, resumed, error; then end of input ends it.
+ * A whole conversation: queued (the reply, then a push as the queue
+ * moves), a line said before the match held for it, matched (NAME
+ * escaped), accepted, delivered, a message with every kind of escape,
+ * peer-reconnecting and resumed as the supporter drops and resumes,
+ * lines peer refuses (too long, not UTF-8), then end of input ends it.
+ * The request's fields reach the supporter's Offer; the key file is made
+ * (0600 in 0700), and a later --previous request is offered to the same
+ * supporter as returning, so the key reached peerd and is reused.
  */
 static void
 test_requester_lines(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f = fake_new(h);
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 cred;
+	struct pconv	 cv;
+	struct presume	 res;
+	struct tclient	*a, *s;
 	struct child	*c;
-	Envelope	*env, *hello;
-	char		*shared[] = { (char *)"lgbtq", (char *)"bme" };
-	char		 path[HARNESS_PATH];
+	Envelope	*env;
+	Peerd__V1__Offer *o;
+	char		 path[HARNESS_PATH], key[128], cpath[HARNESS_PATH];
+	char		 big[128];
 	struct stat	 sb;
+	FILE		*fp;
+	size_t		 i;
 
-	c = child_start(h, "request", "--need", "lgbtq", "--prefer", "bme",
-	    "--lang", "en,cy", "--relax-after", "5m", "--urgent", NULL);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
-	assert_int_equal(hello->hello->requester_key.len, 32);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	tpath(path, sizeof path, h->dir, ".config/peer/requester.key");
+	cred_file(w, &cred, "sam-1", "Sam Smith", "qx-lgbtq,qx-bme", 2,
+	    cpath, sizeof cpath);
+	/* Someone urgent is waiting already: ours is second, then first. */
+	assert_non_null(a = people_requester(w, NULL));
+	assert_non_null(env = people_request(a, NULL, NULL, NULL,
+	    PREQ_URGENT));
+	assert_int_equal(env->queue_update->position, 1);
+	frame_free(env);
+	c = child_start(h, 0, "req.err", "request", "--need", "qx-lgbtq",
+	    "--prefer", "qx-bme", "--lang", "en,cy", "--relax-after", "5m",
+	    "--urgent", NULL);
+	expect_queued(c, 2);
+	child_path(path, sizeof path, h->dir, ".config/peer/requester.key");
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_REQUEST_PEER);
-	assert_int_equal(env->request_peer->n_need, 1);
-	assert_string_equal(env->request_peer->need[0], "lgbtq");
-	assert_string_equal(env->request_peer->prefer[0], "bme");
-	assert_int_equal(env->request_peer->n_languages, 2);
-	assert_string_equal(env->request_peer->languages[1], "cy");
-	assert_int_equal(env->request_peer->relax_after_s, 300);
-	assert_true(env->request_peer->urgent);
-	fake_queue(f, env->id, 2, 60);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "queued position=2 eta_s=60");
-	fake_queue(f, 0, 1, 20);
-	child_expect(c, "queued position=1 eta_s=20");
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(fgets(key, sizeof key, fp));
+	fclose(fp);
+	assert_int_equal(strspn(key, "0123456789abcdef"), 64);
+	child_path(path, sizeof path, h->dir, ".config/peer");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(people_cancel(a), 0);
+	expect_queued(c, 1);
 
 	/* A line said before the match waits for it. */
 	child_say(c, "first, before anyone is there");
-	fake_matched(f, 7, "Sam Smith", shared, 2, 0, 0, 0);
-	child_expect(c, "matched conversation=7 peer=Sam\\x20Smith "
-	    "shared=lgbtq,bme");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->conversation_id, 7);
-	assert_int_equal(env->chat_message->client_msg_id, 1);
-	assert_string_equal(env->chat_message->text,
-	    "first, before anyone is there");
-	fake_accepted(f, env->id, 7, 1, 1);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "accepted seq=1");
-	fake_delivered(f, 7, 1);
-	child_expect(c, "delivered seq=1");
+	assert_non_null(s = people_supporter_available(w, &cred));
+	env = take_offer(s, &cv);
+	o = env->offer;
+	assert_int_equal(o->n_need, 1);
+	assert_string_equal(o->need[0], "qx-lgbtq");
+	assert_int_equal(o->n_prefer, 1);
+	assert_string_equal(o->prefer[0], "qx-bme");
+	assert_int_equal(o->n_languages, 2);
+	assert_string_equal(o->languages[0], "en");
+	assert_string_equal(o->languages[1], "cy");
+	assert_true(o->urgent);
+	frame_free(env);
+	expect_line(c, "matched conversation=%llu peer=Sam\\x20Smith "
+	    "shared=qx-lgbtq,qx-bme", (unsigned long long)cv.id);
+	expect_chat(s, cv.id, 1, "first, before anyone is there");
+	expect_line(c, "accepted seq=1");
+	assert_int_equal(people_delivered(s, cv.id, 1), 0);
+	expect_line(c, "delivered seq=1");
 
-	fake_chat(f, 7, 2, "hi\nthere\t\\ \x01 caf\xc3\xa9 \xe2\x80\xae!");
-	child_expect(c, "message conversation=7 seq=2 text=hi\\nthere\\t\\\\ "
-	    "\\x01 caf\xc3\xa9 \\xe2\\x80\\xae!");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_DELIVERED);
-	assert_int_equal(env->delivered->seq, 2);
-	peerd__v1__envelope__free_unpacked(env, NULL);
+	/* TEXT escaped: newline, tab, backslash, control, bidi; é kept. */
+	assert_int_equal(people_chat(s, cv.id, 1,
+	    "hi\nthere\t\\ \x01 caf\xc3\xa9 \xe2\x80\xae!", NULL), 0);
+	expect_line(c, "message conversation=%llu seq=2 text=hi\\nthere\\t"
+	    "\\\\ \\x01 caf\xc3\xa9 \\xe2\\x80\\xae!",
+	    (unsigned long long)cv.id);
+	expect_delivered(s, 2);
 
-	fake_peer_status(f, 7, PEERD__V1__PEER_STATE__PEER_RECONNECTING);
-	child_expect(c, "peer-reconnecting");
-	fake_peer_status(f, 7, PEERD__V1__PEER_STATE__PEER_RESUMED);
-	child_expect(c, "resumed");
-	fake_error(f, 0, PEERD__V1__ERROR_CODE__RATE_LIMITED,
-	    "slow down, please", 0);
-	child_expect(c, "error code=RATE_LIMITED message=slow down, please");
+	/* The supporter's connection drops, then it resumes. */
+	tclient_free(s);
+	expect_line(c, "peer-reconnecting");
+	res.token = cv.stoken;
+	res.len = cv.stoken_len;
+	res.last_seq = 2;
+	assert_non_null(s = tclient_connect(h));
+	assert_non_null(env = people_hello(s, PEERD__V1__ROLE__SUPPORTER,
+	    &cred, NULL, &res, 1));
+	assert_int_equal(env->body_case, PEERD__V1__ENVELOPE__BODY_WELCOME);
+	frame_free(env);
+	assert_non_null(env = people_wait(s, "supporter",
+	    PEERD__V1__ENVELOPE__BODY_MATCHED, T_MS));
+	assert_true(env->matched->resumed);
+	assert_int_equal(env->matched->conversation_id, cv.id);
+	frame_free(env);
+	expect_line(c, "resumed");
+
+	/* Lines peer refuses itself: over max_text (100), not UTF-8. */
+	memset(big, 'x', 101);
+	big[101] = '\0';
+	child_say(c, big);
+	child_expect(c, "error code=TEXT_TOO_LONG message=");
+	child_say(c, "caf\xe9 \xff");
+	child_expect(c, "error code=TEXT_TOO_LONG message=");
 
 	/* End of input: the last line is accepted, then the End goes out. */
 	child_say(c, "bye");
 	child_eof(c);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->client_msg_id, 2);
-	fake_accepted(f, env->id, 7, 2, 3);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "accepted seq=3");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_END_CONVERSATION);
-	assert_int_equal(env->end_conversation->conversation_id, 7);
-	fake_ok(f, env->id);
-	fake_end(f, 7, PEERD__V1__END_REASON__END_BY_REQUESTER);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "ended conversation=7 reason=by_requester");
+	expect_line(c, "accepted seq=3");
+	expect_chat(s, cv.id, 3, "bye");
+	expect_end(s, cv.id, PEERD__V1__END_REASON__END_BY_REQUESTER);
+	expect_line(c, "ended conversation=%llu reason=by_requester",
+	    (unsigned long long)cv.id);
 	assert_int_equal(child_wait(c, T_MS), 0);
 	assert_null(child_line(c, 100));
+	/* Nothing refused reached the supporter. */
+	for (i = 0; i < tclient_queued(s); i++)
+		assert_int_not_equal(tclient_peek(s, i)->body_case,
+		    PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
 	child_free(c);
-	fake_free(f);
+
+	/* The key file is reused and reached peerd: --previous finds Sam. */
+	assert_int_equal(people_avail(s, PEERD__V1__SUPPORTER_STATUS__AVAILABLE,
+	    0), 0);
+	c = child_start(h, 0, "req.err", "request", "--previous", NULL);
+	child_eof(c);
+	expect_queued(c, 1);
+	env = take_offer(s, &cv);
+	assert_true(env->offer->returning);
+	frame_free(env);
+	expect_line(c, "matched conversation=%llu peer=Sam\\x20Smith "
+	    "shared=", (unsigned long long)cv.id);
+	expect_end(s, cv.id, PEERD__V1__END_REASON__END_BY_REQUESTER);
+	expect_line(c, "ended conversation=%llu reason=by_requester",
+	    (unsigned long long)cv.id);
+	assert_int_equal(child_wait(c, T_MS), 0);
+	child_free(c);
+	tclient_free(s);
+	tclient_free(a);
 }
 
 /*
- * The connection drops with a message not yet accepted: peer reconnects,
- * asks to resume with its token and last seq, and sends again only what
- * peerd did not hold; the same requester key is sent again.
+ * peer's own connection is cut (a relay) with a line still to send:
+ * peer reconnects, resumes, catches up on what the supporter received
+ * and said meanwhile, sends the line exactly once and nothing it had sent
+ * before, and prints nothing about its own drop.  The supporter sees the
+ * requester reconnecting and resumed.
  */
 static void
 test_requester_resume(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f = fake_new(h);
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 cred;
+	struct pconv	 cv;
+	struct tclient	*s;
 	struct child	*c;
-	Envelope	*env, *hello;
-	uint8_t		 key[32];
+	char		 lines[3][CHILD_LINE_MAX];
+	char		 want[3][128];
+	const char	*line;
+	pid_t		 relay;
+	int		 port = relay_free_port(), i, j, found;
 
-	c = child_start(h, "request", NULL);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
-	assert_int_equal(hello->hello->requester_key.len, 32);
-	memcpy(key, hello->hello->requester_key.data, 32);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_REQUEST_PEER);
-	assert_int_equal(env->request_peer->n_need, 0);
-	fake_queue(f, env->id, 1, 0);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "queued position=1 eta_s=0");
-	fake_matched(f, 9, "Alex", NULL, 0, 0, 0, 0);
-	child_expect(c, "matched conversation=9 peer=Alex shared=");
-	fake_chat(f, 9, 1, "hello");
-	child_expect(c, "message conversation=9 seq=1 text=hello");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_DELIVERED);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-
+	relay = relay_start(h, port);
+	c = start_matched(w, port, 0, "Alex", &cred, &s, &cv);
+	assert_int_equal(people_chat(s, cv.id, 1, "hello", NULL), 0);
+	expect_line(c, "message conversation=%llu seq=1 text=hello",
+	    (unsigned long long)cv.id);
+	expect_delivered(s, 1);
 	child_say(c, "one");
-	child_say(c, "two");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	fake_accepted(f, env->id, 9, 1, 2);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "accepted seq=2");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->client_msg_id, 2);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	fake_drop(f);		/* "two" was never accepted */
+	expect_line(c, "accepted seq=2");
+	expect_chat(s, cv.id, 2, "one");
 
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
-	assert_int_equal(hello->hello->n_resume, 1);
-	assert_int_equal(hello->hello->resume[0]->token.len, 32);
-	assert_memory_equal(hello->hello->resume[0]->token.data, T_TOKEN, 32);
-	assert_int_equal(hello->hello->resume[0]->last_seq, 1);
-	assert_memory_equal(hello->hello->requester_key.data, key, 32);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	fake_matched(f, 9, "Alex", NULL, 0, 1, 1, 2);
-	child_expect(c, "delivered seq=2");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->client_msg_id, 2);
-	assert_string_equal(env->chat_message->text, "two");
-	fake_accepted(f, env->id, 9, 2, 3);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "accepted seq=3");
+	relay_stop(relay);
+	expect_status(s, PEERD__V1__PEER_STATE__PEER_RECONNECTING);
+	child_say(c, "two");
+	assert_int_equal(people_delivered(s, cv.id, 2), 0);
+	assert_int_equal(people_chat(s, cv.id, 2, "while you were away",
+	    NULL), 0);
+	relay = relay_start(h, port);
+	expect_status(s, PEERD__V1__PEER_STATE__PEER_RESUMED);
+	expect_chat(s, cv.id, 4, "two");
+	/* Its second Hello asked to resume the one conversation. */
+	assert_int_equal(log_lines_with(h, "event=hello role=requester",
+	    "resume=1", NULL, 0), 1);
+
+	/* Catch-up, the held message and the resent line, in any order. */
+	snprintf(want[0], sizeof want[0], "delivered seq=2");
+	snprintf(want[1], sizeof want[1], "message conversation=%llu seq=3 "
+	    "text=while you were away", (unsigned long long)cv.id);
+	snprintf(want[2], sizeof want[2], "accepted seq=4");
+	for (i = 0; i < 3; i++) {
+		if ((line = child_line(c, T_MS)) == NULL)
+			fail_msg("line %d after the resume never came", i);
+		snprintf(lines[i], sizeof lines[i], "%s", line);
+	}
+	for (j = 0; j < 3; j++) {
+		for (found = i = 0; i < 3; i++)
+			found += strcmp(lines[i], want[j]) == 0;
+		if (found != 1)
+			fail_msg("\"%s\" came %d times (%s | %s | %s)",
+			    want[j], found, lines[0], lines[1], lines[2]);
+	}
+	/* "one" was accepted before the drop: never sent again. */
+	expect_no_chat(s, cv.id);
 
 	/* The supporter ends it: the requester is done. */
-	fake_end(f, 9, PEERD__V1__END_REASON__END_BY_SUPPORTER);
-	child_expect(c, "ended conversation=9 reason=by_supporter");
+	assert_int_equal(people_end(s, cv.id), 0);
+	expect_line(c, "ended conversation=%llu reason=by_supporter",
+	    (unsigned long long)cv.id);
 	assert_int_equal(child_wait(c, T_MS), 0);
+	assert_null(child_line(c, 100));
 	child_free(c);
-	fake_free(f);
+	tclient_free(s);
+	relay_stop(relay);
 }
 
 /*
- * RATE_LIMITED on a message is not a refusal: the line waits until the
- * peer's Delivered, then goes again with its own client_msg_id, and no
- * later line overtakes it.
+ * RATE_LIMITED (peerd holds max_held_messages unread) is not a refusal:
+ * three lines written at once each wait for the supporter's Delivered,
+ * go again, and arrive exactly once, in order.
  */
 static void
 test_rate_limited(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f = fake_new(h);
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct pconv	 cv;
+	struct tclient	*s;
 	struct child	*c;
-	Envelope	*env, *hello;
 
-	c = child_start(h, "request", "--no-key", NULL);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_REQUEST_PEER);
-	fake_queue(f, env->id, 1, 0);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "queued position=1 eta_s=0");
-	fake_matched(f, 4, "Sam", NULL, 0, 0, 0, 0);
-	child_expect(c, "matched conversation=4 peer=Sam shared=");
-	child_say(c, "one");
-	child_say(c, "two");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->client_msg_id, 1);
-	fake_accepted(f, env->id, 4, 1, 1);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "accepted seq=1");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->client_msg_id, 2);
-	fake_error(f, env->id, PEERD__V1__ERROR_CODE__RATE_LIMITED,
-	    "too many unacknowledged messages", 0);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_say(c, "three");
-	fake_delivered(f, 4, 1);
-	child_expect(c, "delivered seq=1");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->client_msg_id, 2);
-	assert_string_equal(env->chat_message->text, "two");
-	fake_accepted(f, env->id, 4, 2, 2);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "accepted seq=2");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->client_msg_id, 3);
-	assert_string_equal(env->chat_message->text, "three");
-	fake_accepted(f, env->id, 4, 3, 3);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "accepted seq=3");
+	c = start_matched(w, 0, 1, "Sam", &cred, &s, &cv);
+	assert_int_equal(write(c->in, "one\ntwo\nthree\n", 14), 14);
+	expect_line(c, "accepted seq=1");
+	expect_chat(s, cv.id, 1, "one");
+	/* "two" was refused: peer says so on stderr and waits. */
+	assert_int_equal(child_err_wait(c, T_HELD, 1, T_MS), 1);
+	expect_no_chat(s, cv.id);
+	assert_null(child_line(c, 0));
+	assert_int_equal(people_delivered(s, cv.id, 1), 0);
+	expect_line(c, "delivered seq=1");
+	expect_line(c, "accepted seq=2");
+	expect_chat(s, cv.id, 2, "two");
+	assert_int_equal(child_err_wait(c, T_HELD, 2, T_MS), 2);
+	expect_no_chat(s, cv.id);
+	assert_int_equal(people_delivered(s, cv.id, 2), 0);
+	expect_line(c, "delivered seq=2");
+	expect_line(c, "accepted seq=3");
+	expect_chat(s, cv.id, 3, "three");
 	child_eof(c);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_END_CONVERSATION);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "ended conversation=4 reason=by_requester");
+	expect_end(s, cv.id, PEERD__V1__END_REASON__END_BY_REQUESTER);
+	expect_line(c, "ended conversation=%llu reason=by_requester",
+	    (unsigned long long)cv.id);
 	assert_int_equal(child_wait(c, T_MS), 0);
+	expect_no_chat(s, cv.id);
 	child_free(c);
-	fake_free(f);
+	tclient_free(s);
 }
 
-/* A refused request prints the error line and exits 1; --no-key: no key. */
+/* A refused request prints peerd's error and exits 1; --no-key: no key. */
 static void
 test_requester_refused(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f = fake_new(h);
+	struct world	*w = *state;
+	struct harness	*h = w->h;
 	struct child	*c;
-	Envelope	*env, *hello;
+	char		 path[HARNESS_PATH];
+	struct stat	 sb;
 
-	c = child_start(h, "request", "--need", "nonsense", "--no-key", NULL);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
-	assert_int_equal(hello->hello->requester_key.len, 0);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_REQUEST_PEER);
-	fake_error(f, env->id, PEERD__V1__ERROR_CODE__UNKNOWN_TAG,
-	    "unknown tag \"nonsense\"", 0);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "error code=UNKNOWN_TAG message=unknown tag "
-	    "\"nonsense\"");
+	c = child_start(h, 0, "req.err", "request", "--need", "nonsense",
+	    "--no-key", NULL);
+	expect_line(c, "error code=UNKNOWN_TAG message=need[0] is not in the "
+	    "catalogue");
 	assert_int_equal(child_wait(c, T_MS), 1);
+	assert_null(child_line(c, 100));
+	child_path(path, sizeof path, h->dir, ".config/peer/requester.key");
+	assert_int_equal(stat(path, &sb), -1);
 	child_free(c);
-	fake_free(f);
 }
 
-/* A resume peerd refuses ends the conversation: resume_failed, exit 1. */
+/*
+ * peerd dies with the conversation open and comes back (it keeps
+ * conversations in memory): the resume is refused, so the conversation
+ * ends as resume_failed and peer exits 1.
+ */
 static void
 test_resume_failed(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f = fake_new(h);
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 cred;
+	struct pconv	 cv;
+	struct tclient	*s;
 	struct child	*c;
-	Envelope	*env, *hello;
+	char		 *conf;
 
-	c = child_start(h, "request", "--no-key", NULL);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_REQUEST_PEER);
-	fake_queue(f, env->id, 1, 5);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "queued position=1 eta_s=5");
-	fake_matched(f, 3, "Sam", NULL, 0, 0, 0, 0);
-	child_expect(c, "matched conversation=3 peer=Sam shared=");
-	fake_drop(f);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
-	assert_int_equal(hello->hello->n_resume, 1);
-	fake_error(f, hello->id, PEERD__V1__ERROR_CODE__RESUME_FAILED,
-	    "resume token unknown", 0);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	child_expect(c, "error code=RESUME_FAILED message=resume token "
-	    "unknown");
-	child_expect(c, "ended conversation=3 reason=resume_failed");
+	c = start_matched(w, 0, 1, "Sam", &cred, &s, &cv);
+	/* The supporter stays till peerd dies: no peer-reconnecting. */
+	assert_non_null(conf = strdup(h->extra));
+	assert_int_equal(harness_peerd_signal(h, SIGKILL), 0);
+	assert_int_equal(harness_peerd_wait(h, T_MS), 0);
+	tclient_free(s);
+	assert_int_equal(harness_peerd_start(h, conf), 0);
+	free(conf);
+	child_expect(c, "error code=RESUME_FAILED message=");
+	expect_line(c, "ended conversation=%llu reason=resume_failed",
+	    (unsigned long long)cv.id);
 	assert_int_equal(child_wait(c, T_MS), 1);
 	child_free(c);
-	fake_free(f);
 }
 
-/* --timeout: exit 3 while still waiting. */
+/*
+ * peer's connection is cut for longer than the grace window: it gives up
+ * (connection_lost, exit 1), and peerd ends it for the supporter.
+ */
+static void
+test_connection_lost(void **state)
+{
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 cred;
+	struct pconv	 cv;
+	struct tclient	*s;
+	struct child	*c;
+	pid_t		 relay;
+	int		 port = relay_free_port();
+	int64_t		 start;
+
+	relay = relay_start(h, port);
+	c = start_matched(w, port, 1, "Sam", &cred, &s, &cv);
+	start = harness_now_ms();
+	relay_stop(relay);
+	expect_status(s, PEERD__V1__PEER_STATE__PEER_RECONNECTING);
+	expect_end(s, cv.id, PEERD__V1__END_REASON__END_PEER_GONE);
+	expect_line(c, "ended conversation=%llu reason=connection_lost",
+	    (unsigned long long)cv.id);
+	assert_true(harness_now_ms() - start >= 900);
+	assert_int_equal(child_wait(c, T_MS), 1);
+	child_free(c);
+	tclient_free(s);
+}
+
+/* --timeout: exit 3 while still waiting in the queue. */
 static void
 test_timeout(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f = fake_new(h);
+	struct world	*w = *state;
 	struct child	*c;
-	Envelope	*env, *hello;
 	int64_t		 start = harness_now_ms();
 
-	c = child_start(h, "--timeout", "1", "request", "--no-key", NULL);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_REQUEST_PEER);
-	peerd__v1__envelope__free_unpacked(env, NULL);
+	c = child_start(w->h, 0, "req.err", "--timeout", "1", "request",
+	    "--no-key", NULL);
+	expect_queued(c, 1);
 	assert_int_equal(child_wait(c, T_MS), 3);
 	assert_true(harness_now_ms() - start >= 900);
+	assert_null(child_line(c, 100));
 	child_free(c);
-	fake_free(f);
 }
 
 /* Nothing listening: exit 1 at once; a bad command line: exit 2. */
 static void
 test_exit_codes(void **state)
 {
-	struct harness	*h = *state;
+	struct world	*w = *state;
 	struct child	*c;
 
-	c = child_start(h, "request", "--no-key", NULL);
+	c = child_start(w->h, relay_free_port(), "x.err", "request",
+	    "--no-key", NULL);
 	assert_int_equal(child_wait(c, T_MS), 1);
 	child_free(c);
-	c = child_start(h, "request", "--capacity", "2", NULL);
+	c = child_start(w->h, 0, "x.err", "request", "--capacity", "2", NULL);
 	assert_int_equal(child_wait(c, T_MS), 2);
 	child_free(c);
-	c = child_start(h, "support", NULL);
+	c = child_start(w->h, 0, "x.err", "support", NULL);
 	assert_int_equal(child_wait(c, T_MS), 2);
 	child_free(c);
-	c = child_start(h, "request", "--relax-after", "soon", NULL);
+	c = child_start(w->h, 0, "x.err", "request", "--relax-after", "soon",
+	    NULL);
 	assert_int_equal(child_wait(c, T_MS), 2);
 	child_free(c);
 }
@@ -898,393 +610,392 @@ test_exit_codes(void **state)
 /* ---- script mode: supporter ---------------------------------------------- */
 
 /*
- * Available after Welcome, an offer accepted (--auto-accept), matched with
- * an empty shared list, a line sent, ended by the requester, then end of
- * input with nothing open: exit 0.
+ * Available with --capacity 1 after Welcome, an offer accepted
+ * (--auto-accept), matched, a line sent and relayed, the requester gone
+ * (peer-reconnecting, then peer_gone), then end of input with nothing
+ * open: exit 0.
  */
 static void
 test_supporter_lines(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f = fake_new(h);
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 cred;
+	struct tclient	*r;
 	struct child	*c;
-	Envelope	*env, *hello;
-	char		 cred[HARNESS_PATH];
-	char		*shared[] = { (char *)"lgbtq" };
+	Envelope	*env, *m;
+	char		 cpath[HARNESS_PATH], conv[32];
+	const char	*line;
 
-	write_credential(h, cred, sizeof cred);
-	c = child_start(h, "support", "--credential", cred, "--auto-accept",
-	    "--capacity", "1", NULL);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__SUPPORTER);
-	assert_true(hello->hello->credential.len > 64);
-	assert_int_equal(hello->hello->requester_key.len, 0);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_SET_AVAILABILITY);
-	assert_int_equal(env->set_availability->status,
-	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE);
-	assert_int_equal(env->set_availability->capacity, 1);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-
-	fake_offer(f, 41, shared, 1);
-	child_expect(c, "offer id=41 shared=lgbtq");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_ACCEPT_OFFER);
-	assert_int_equal(env->accept_offer->offer_id, 41);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	fake_matched(f, 12, "guest-7f3a", NULL, 0, 0, 0, 0);
-	child_expect(c, "matched conversation=12 peer=guest-7f3a shared=");
+	cred_file(w, &cred, "sam-1", "Sam", "qx-lgbtq", 2, cpath,
+	    sizeof cpath);
+	c = child_start(h, 0, "sup.err", "support", "--credential", cpath,
+	    "--auto-accept", "--capacity", "1", NULL);
+	assert_int_equal(redis_presence_wait(h, "sam-1", "status",
+	    "available", T_MS), 0);
+	assert_int_equal(redis_presence_wait(h, "sam-1", "capacity", "1",
+	    T_MS), 0);
+	assert_non_null(r = people_requester(w, NULL));
+	assert_non_null(env = people_request(r, "qx-lgbtq", NULL, NULL, 0));
+	frame_free(env);
+	line = child_expect(c, "offer id=");
+	assert_string_equal(child_field(line, "shared="), "qx-lgbtq");
+	assert_non_null(m = people_wait(r, "requester",
+	    PEERD__V1__ENVELOPE__BODY_MATCHED, T_MS));
+	snprintf(conv, sizeof conv, "%llu",
+	    (unsigned long long)m->matched->conversation_id);
+	assert_string_equal(m->matched->peer_name, "Sam");
+	line = child_expect(c, "matched conversation=");
+	assert_string_equal(child_field(line, "conversation="), conv);
+	assert_true(strncmp(child_field(line, "peer="), "guest-", 6) == 0);
+	assert_string_equal(child_field(line, "shared="), "qx-lgbtq");
 	child_say(c, "Hello, I'm Sam. Take your time.");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->conversation_id, 12);
-	fake_accepted(f, env->id, 12, 1, 1);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	child_expect(c, "accepted seq=1");
-	fake_end(f, 12, PEERD__V1__END_REASON__END_PEER_GONE);
-	child_expect(c, "ended conversation=12 reason=peer_gone");
+	expect_line(c, "accepted seq=1");
+	expect_chat(r, m->matched->conversation_id, 1,
+	    "Hello, I'm Sam. Take your time.");
+	frame_free(m);
+	tclient_free(r);
+	expect_line(c, "peer-reconnecting");
+	expect_line(c, "ended conversation=%s reason=peer_gone", conv);
 	child_eof(c);
 	assert_int_equal(child_wait(c, T_MS), 0);
+	assert_null(child_line(c, 100));
 	child_free(c);
-	fake_free(f);
 }
 
-/* Without --auto-accept, script mode declines offers at once. */
+/* Without --auto-accept, script mode declines each offer at once. */
 static void
 test_supporter_declines(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f = fake_new(h);
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 cred;
+	struct tclient	*r;
 	struct child	*c;
-	Envelope	*env, *hello;
-	char		 cred[HARNESS_PATH];
+	Envelope	*env;
+	char		 cpath[HARNESS_PATH], want[64];
+	const char	*line;
+	int64_t		 start;
 
-	write_credential(h, cred, sizeof cred);
-	c = child_start(h, "support", "--credential", cred, NULL);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__SUPPORTER);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_SET_AVAILABILITY);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	fake_offer(f, 5, NULL, 0);
-	child_expect(c, "offer id=5 shared=");
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_DECLINE_OFFER);
-	assert_int_equal(env->decline_offer->offer_id, 5);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
+	cred_file(w, &cred, "sam-1", "Sam", "qx-lgbtq", 2, cpath,
+	    sizeof cpath);
+	c = child_start(h, 0, "sup.err", "support", "--credential", cpath,
+	    NULL);
+	assert_int_equal(redis_presence_wait(h, "sam-1", "status",
+	    "available", T_MS), 0);
+	assert_non_null(r = people_requester(w, NULL));
+	assert_non_null(env = people_request(r, NULL, NULL, NULL, 0));
+	frame_free(env);
+	line = child_expect(c, "offer id=");
+	start = harness_now_ms();
+	assert_string_equal(child_field(line, "shared="), "");
+	snprintf(want, sizeof want, "event=offer_declined offer=%s",
+	    child_field(line, "id="));
+	/* Before the offer could have timed out (offer_timeout 5 s). */
+	assert_int_equal(harness_log_wait(h, want,
+	    PEOPLE_OFFER_S * 1000 - 1000), 0);
+	assert_true(harness_now_ms() - start < PEOPLE_OFFER_S * 1000 - 1000);
+	assert_null(tclient_recv(r, PEERD__V1__ENVELOPE__BODY_MATCHED,
+	    T_QUIET_MS));
 	child_eof(c);
 	assert_int_equal(child_wait(c, T_MS), 0);
+	assert_null(child_line(c, 100));
 	child_free(c);
-	fake_free(f);
+	tclient_free(r);
 }
 
 /* ---- interactive mode in tmux -------------------------------------------- */
 
-/* Run a shell command; return its exit status. */
+/* Wait for the file path to hold a line; return it as a number, or -1. */
 static int
-sh(const char *fmt, ...)
+status_file(const char *path)
 {
-	char	cmd[2048];
-	va_list	ap;
-	int	rc;
+	char	 buf[16];
+	FILE	*fp;
+	int	 n;
 
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return (rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc));
-}
-
-/* Wait until the tmux pane shows needle.  Returns 0, or -1 (pane dumped). */
-static int
-pane_wait(const char *session, const char *needle, int timeout_ms)
-{
-	int64_t	 end = harness_now_ms() + timeout_ms;
-	char	 cmd[256], buf[16384];
-	FILE	*p;
-	size_t	 n;
-
-	snprintf(cmd, sizeof cmd, "tmux capture-pane -p -t %s 2>/dev/null",
-	    session);
-	for (;;) {
-		buf[0] = '\0';
-		if ((p = popen(cmd, "r")) != NULL) {
-			n = fread(buf, 1, sizeof buf - 1, p);
-			buf[n] = '\0';
-			pclose(p);
-		}
-		if (strstr(buf, needle) != NULL)
-			return (0);
-		if (harness_now_ms() >= end) {
-			fprintf(stderr, "pane has no \"%s\":\n%s\n", needle,
-			    buf);
-			return (-1);
+	for (n = 0; n < T_MS / 50; n++) {
+		if ((fp = fopen(path, "r")) != NULL) {
+			if (fgets(buf, sizeof buf, fp) != NULL) {
+				fclose(fp);
+				return (atoi(buf));
+			}
+			fclose(fp);
 		}
 		harness_msleep(50);
 	}
+	return (-1);
+}
+
+/* Copy the word after needle on the pane into out ("" if none). */
+static void
+pane_word(const char *session, const char *needle, char *out, size_t len)
+{
+	char		 buf[16384];
+	const char	*p;
+	size_t		 n;
+
+	pane_capture(session, buf, sizeof buf);
+	out[0] = '\0';
+	if ((p = strstr(buf, needle)) == NULL)
+		return;
+	p += strlen(needle);
+	for (n = 0; n + 1 < len && (isalnum((unsigned char)p[n]) ||
+	    p[n] == '-'); n++)
+		out[n] = p[n];
+	out[n] = '\0';
 }
 
 /*
- * Interactive requester: waiting screen with the queue position, the chat
- * screen with a ticked message and the peer's message, the typing sign,
- * /help, the end, and /quit leaving with status 0.
+ * Interactive requester: the waiting screen with its queue position, the
+ * chat with a message ticked as peerd holds it and as the supporter
+ * receives it (and one waiting while peerd is full), the typing sign, the
+ * supporter's message cleaned, /help, the supporter dropping and coming
+ * back, /end, and /quit leaving with status 0.
  */
 static void
 test_tty_requester(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f;
-	Envelope	*env, *hello;
-	char		 session[64], status[HARNESS_PATH], *shared[1];
-	char		 buf[16];
-	FILE		*fp;
-	int		 n;
-	Envelope	 tenv = PEERD__V1__ENVELOPE__INIT;
-	Peerd__V1__Typing typing = PEERD__V1__TYPING__INIT;
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 cred;
+	struct pconv	 cv;
+	struct presume	 res;
+	struct tclient	*s = NULL;
+	Envelope	*env;
+	char		 session[64], status[HARNESS_PATH], cpath[HARNESS_PATH];
+	int		 ok = 0;
 
-	if (sh("command -v tmux >/dev/null") != 0)
+	if (pane_sh("command -v tmux >/dev/null") != 0)
 		skip();
 	if (h->peer_bin == NULL)
 		fail_msg("PEER_BIN is not set");
-	f = fake_new(h);
-	shared[0] = (char *)"lgbtq";
+	cred_file(w, &cred, "sam-1", "Sam", "qx-lgbtq", 2, cpath,
+	    sizeof cpath);
 	snprintf(session, sizeof session, "peertest%d", (int)getpid());
-	tpath(status, sizeof status, h->dir, "tty.status");
-	assert_int_equal(sh("tmux new-session -d -s %s -x 100 -y 30 "
+	child_path(status, sizeof status, h->dir, "tty.status");
+	assert_int_equal(pane_sh("tmux new-session -d -s %s -x 100 -y 30 "
 	    "'HOME=%s LANG=C.UTF-8 LC_ALL=C.UTF-8 %s --server 127.0.0.1:%d "
-	    "--ca %s request --need lgbtq; echo $? > %s; sleep 60'", session,
-	    h->dir, h->peer_bin, h->port, h->ca, status), 0);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__REQUESTER);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_REQUEST_PEER);
-	fake_queue(f, env->id, 3, 240);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	if (pane_wait(session, "Looking for a peer who shares lgbtq", T_MS) ||
-	    pane_wait(session, "Waiting: position 3, about 4 min", T_MS))
-		goto fail;
+	    "--ca %s request --need qx-lgbtq; echo $? > %s; sleep 60'",
+	    session, h->dir, h->peer_bin, h->port, h->ca, status), 0);
+	if (pane_wait(session, "Looking for a peer who shares qx-lgbtq",
+	    T_MS) || pane_wait(session, "Waiting: position 1", T_MS))
+		goto out;
 
-	fake_matched(f, 5, "Sam", shared, 1, 0, 0, 0);
-	if (pane_wait(session, "You are talking with Sam. You share: lgbtq.",
-	    T_MS) || pane_wait(session, "talking with Sam", T_MS))
-		goto fail;
-	sh("tmux send-keys -t %s 'I have had a hard week' Enter", session);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	frame_free(take_offer(s, &cv));
+	if (pane_wait(session, "You are talking with Sam. You share: "
+	    "qx-lgbtq.", T_MS) || pane_wait(session, "talking with Sam", T_MS))
+		goto out;
+	pane_sh("tmux send-keys -t %s 'I have had a hard week' Enter",
+	    session);
 	/* Typing is announced, then the message itself. */
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_TYPING);
+	assert_non_null(env = people_wait(s, "supporter",
+	    PEERD__V1__ENVELOPE__BODY_TYPING, T_MS));
 	assert_true(env->typing->typing);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_TYPING);
+	frame_free(env);
+	assert_non_null(env = people_wait(s, "supporter",
+	    PEERD__V1__ENVELOPE__BODY_TYPING, T_MS));
 	assert_false(env->typing->typing);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_string_equal(env->chat_message->text, "I have had a hard week");
-	if (pane_wait(session, "you: I have had a hard week \xc2\xb7", T_MS))
-		goto fail;
-	fake_accepted(f, env->id, 5, 1, 1);
-	peerd__v1__envelope__free_unpacked(env, NULL);
+	frame_free(env);
+	expect_chat(s, cv.id, 1, "I have had a hard week");
 	if (pane_wait(session, "you: I have had a hard week \xe2\x9c\x93",
 	    T_MS))
-		goto fail;
-	fake_delivered(f, 5, 1);
-	if (pane_wait(session, "hard week \xe2\x9c\x93\xe2\x9c\x93", T_MS))
-		goto fail;
+		goto out;
+	/* peerd holds one unread message at most: the next one waits. */
+	pane_sh("tmux send-keys -t %s 'and a long one' Enter", session);
+	if (pane_wait(session, "you: and a long one \xc2\xb7", T_MS))
+		goto out;
+	expect_no_chat(s, cv.id);
+	if (pane_wait(session, "you: and a long one \xc2\xb7", 0))
+		goto out;
+	assert_int_equal(people_delivered(s, cv.id, 1), 0);
+	if (pane_wait(session, "hard week \xe2\x9c\x93\xe2\x9c\x93", T_MS) ||
+	    pane_wait(session, "you: and a long one \xe2\x9c\x93", T_MS))
+		goto out;
+	expect_chat(s, cv.id, 2, "and a long one");
+	assert_int_equal(people_delivered(s, cv.id, 2), 0);
+	if (pane_wait(session, "long one \xe2\x9c\x93\xe2\x9c\x93", T_MS))
+		goto out;
 
-	typing.conversation_id = 5;
-	typing.typing = 1;
-	tenv.body_case = PEERD__V1__ENVELOPE__BODY_TYPING;
-	tenv.typing = &typing;
-	fake_send(f, &tenv);
+	assert_int_equal(people_typing(s, cv.id, 1), 0);
 	if (pane_wait(session, "Sam is typing...", T_MS))
-		goto fail;
-	fake_chat(f, 5, 2, "I'm sorry to hear that. \x1b[31mI'm here.");
+		goto out;
+	assert_int_equal(people_chat(s, cv.id, 1,
+	    "I'm sorry to hear that. \x1b[31mI'm here.", NULL), 0);
 	if (pane_wait(session, "Sam: I'm sorry to hear that. ?[31mI'm here.",
 	    T_MS))
-		goto fail;
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_DELIVERED);
-	assert_int_equal(env->delivered->seq, 2);
-	peerd__v1__envelope__free_unpacked(env, NULL);
+		goto out;
+	expect_delivered(s, 3);
 
-	sh("tmux send-keys -t %s '/help' Enter", session);
+	pane_sh("tmux send-keys -t %s '/help' Enter", session);
 	if (pane_wait(session, "/report [REASON]", T_MS))
-		goto fail;
-	fake_peer_status(f, 5, PEERD__V1__PEER_STATE__PEER_RECONNECTING);
-	if (pane_wait(session, "Sam's connection dropped", T_MS))
-		goto fail;
-	fake_peer_status(f, 5, PEERD__V1__PEER_STATE__PEER_RESUMED);
+		goto out;
+	tclient_free(s);
+	if ((s = NULL, pane_wait(session, "Sam's connection dropped", T_MS)))
+		goto out;
+	res.token = cv.stoken;
+	res.len = cv.stoken_len;
+	res.last_seq = 2;
+	assert_non_null(s = tclient_connect(h));
+	assert_non_null(env = people_hello(s, PEERD__V1__ROLE__SUPPORTER,
+	    &cred, NULL, &res, 1));
+	assert_int_equal(env->body_case, PEERD__V1__ENVELOPE__BODY_WELCOME);
+	frame_free(env);
 	if (pane_wait(session, "Sam is back.", T_MS))
-		goto fail;
+		goto out;
 
-	sh("tmux send-keys -t %s '/end' Enter", session);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_END_CONVERSATION);
-	fake_ok(f, env->id);
-	fake_end(f, 5, PEERD__V1__END_REASON__END_BY_REQUESTER);
-	peerd__v1__envelope__free_unpacked(env, NULL);
+	pane_sh("tmux send-keys -t %s '/end' Enter", session);
+	expect_end(s, cv.id, PEERD__V1__END_REASON__END_BY_REQUESTER);
 	if (pane_wait(session, "You ended the conversation.", T_MS) ||
 	    pane_wait(session, "/new to talk with another peer", T_MS))
-		goto fail;
-	sh("tmux send-keys -t %s '/quit' Enter", session);
+		goto out;
+	pane_sh("tmux send-keys -t %s '/quit' Enter", session);
 	if (pane_wait(session, "you left. Take care.", T_MS))
-		goto fail;
+		goto out;
 	/* The shell writes the status once peer has exited. */
-	fp = NULL;
-	for (n = 0; n < T_MS / 50 && fp == NULL; n++) {
-		if ((fp = fopen(status, "r")) == NULL ||
-		    fgets(buf, sizeof buf, fp) == NULL) {
-			if (fp != NULL)
-				fclose(fp);
-			fp = NULL;
-			harness_msleep(50);
-		}
-	}
-	assert_non_null(fp);
-	fclose(fp);
-	assert_string_equal(buf, "0\n");
-	sh("tmux kill-session -t %s 2>/dev/null", session);
-	fake_free(f);
-	return;
-fail:
-	sh("tmux kill-session -t %s 2>/dev/null", session);
-	fake_free(f);
-	fail_msg("interactive screen did not show what it should");
+	assert_int_equal(status_file(status), 0);
+	ok = 1;
+out:
+	pane_sh("tmux kill-session -t %s 2>/dev/null", session);
+	tclient_free(s);
+	if (!ok)
+		fail_msg("interactive screen did not show what it should");
 }
 
 /*
- * Interactive supporter: an offer with its countdown, /accept, the new
- * conversation, a second one (unread mark, Tab to switch, a reply to the
- * right conversation), /break, and Ctrl-C twice to leave (ending the
- * conversation still open).
+ * Interactive supporter: signed in and available, an offer with its
+ * countdown, /accept, the conversation, a second offer accepted by id,
+ * the second conversation (unread mark, Tab to switch, a reply that
+ * reaches only its requester, its end), /break (seen in Redis), and
+ * Ctrl-C twice to leave, ending the conversation still open.
  */
 static void
 test_tty_supporter(void **state)
 {
-	struct harness	*h = *state;
-	struct fake	*f;
-	Envelope	*env, *hello;
-	char		 session[64], cred[HARNESS_PATH], *shared[1];
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 cred;
+	struct tclient	*a = NULL, *b = NULL;
+	Envelope	*env, *ma = NULL, *mb = NULL;
+	char		 session[64], cpath[HARNESS_PATH], ga[64], gb[64];
+	char		 id[32], text[160];
+	int		 ok = 0;
 
-	if (sh("command -v tmux >/dev/null") != 0)
+	if (pane_sh("command -v tmux >/dev/null") != 0)
 		skip();
 	if (h->peer_bin == NULL)
 		fail_msg("PEER_BIN is not set");
-	f = fake_new(h);
-	shared[0] = (char *)"lgbtq";
-	write_credential(h, cred, sizeof cred);
+	cred_file(w, &cred, "sam-1", "Sam", "qx-lgbtq", 2, cpath,
+	    sizeof cpath);
 	snprintf(session, sizeof session, "peertests%d", (int)getpid());
-	assert_int_equal(sh("tmux new-session -d -s %s -x 100 -y 30 "
+	assert_int_equal(pane_sh("tmux new-session -d -s %s -x 100 -y 30 "
 	    "'HOME=%s LANG=C.UTF-8 LC_ALL=C.UTF-8 %s --server 127.0.0.1:%d "
 	    "--ca %s support --credential %s; sleep 60'", session, h->dir,
-	    h->peer_bin, h->port, h->ca, cred), 0);
-	fake_accept(f, T_MS);
-	hello = fake_welcome(f, PEERD__V1__ROLE__SUPPORTER);
-	peerd__v1__envelope__free_unpacked(hello, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_SET_AVAILABILITY);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
+	    h->peer_bin, h->port, h->ca, cpath), 0);
 	if (pane_wait(session, "Signed in as Sam", T_MS) ||
 	    pane_wait(session, "available", T_MS))
-		goto fail;
-	fake_offer(f, 77, shared, 1);
-	if (pane_wait(session, "Offer 77: shares lgbtq", T_MS) ||
+		goto out;
+	assert_int_equal(redis_presence_wait(h, "sam-1", "status",
+	    "available", T_MS), 0);
+	assert_non_null(a = people_requester(w, NULL));
+	assert_non_null(env = people_request(a, "qx-lgbtq", NULL, NULL, 0));
+	frame_free(env);
+	if (pane_wait(session, ": shares qx-lgbtq", T_MS) ||
 	    pane_wait(session, "/accept or /decline (", T_MS))
-		goto fail;
-	sh("tmux send-keys -t %s '/accept' Enter", session);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_ACCEPT_OFFER);
-	assert_int_equal(env->accept_offer->offer_id, 77);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	fake_matched(f, 8, "guest-7f3a", shared, 1, 0, 0, 0);
-	if (pane_wait(session, "You are talking with guest-7f3a", T_MS) ||
+		goto out;
+	pane_sh("tmux send-keys -t %s '/accept' Enter", session);
+	assert_non_null(ma = people_wait(a, "requester a",
+	    PEERD__V1__ENVELOPE__BODY_MATCHED, T_MS));
+	if (pane_wait(session, "You are talking with guest-", T_MS) ||
 	    pane_wait(session, "1/2", T_MS))
-		goto fail;
-	/* A second conversation: told, then Tab switches to it. */
-	fake_offer(f, 78, NULL, 0);
-	if (pane_wait(session, "Offer 78: shares no tags", T_MS))
-		goto fail;
-	sh("tmux send-keys -t %s '/accept 78' Enter", session);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_ACCEPT_OFFER);
-	assert_int_equal(env->accept_offer->offer_id, 78);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	fake_matched(f, 9, "guest-91bc", NULL, 0, 0, 0, 0);
-	if (pane_wait(session, "New conversation 2 with guest-91bc", T_MS) ||
-	    pane_wait(session, "[1:guest-7f3a] 2:guest-91bc", T_MS))
-		goto fail;
-	fake_chat(f, 9, 1, "hello from the second");
-	if (pane_wait(session, "2:guest-91bc*", T_MS))
-		goto fail;
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_DELIVERED);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	sh("tmux send-keys -t %s Tab", session);
-	if (pane_wait(session, "1:guest-7f3a [2:guest-91bc]", T_MS) ||
-	    pane_wait(session, "guest-91bc: hello from the second", T_MS))
-		goto fail;
-	sh("tmux send-keys -t %s 'welcome' Enter", session);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_TYPING);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_TYPING);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_CHAT_MESSAGE);
-	assert_int_equal(env->chat_message->conversation_id, 9);
-	fake_accepted(f, env->id, 9, 1, 2);
-	peerd__v1__envelope__free_unpacked(env, NULL);
-	fake_end(f, 9, PEERD__V1__END_REASON__END_BY_REQUESTER);
-	if (pane_wait(session, "guest-91bc ended the conversation.", T_MS))
-		goto fail;
+		goto out;
+	pane_word(session, "You are talking with ", ga, sizeof ga);
 
-	sh("tmux send-keys -t %s '/break' Enter", session);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_SET_AVAILABILITY);
-	assert_int_equal(env->set_availability->status,
-	    PEERD__V1__SUPPORTER_STATUS__ON_BREAK);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
+	/* A second conversation: offered, accepted by id, told. */
+	assert_non_null(b = people_requester(w, NULL));
+	assert_non_null(env = people_request(b, NULL, NULL, NULL, 0));
+	frame_free(env);
+	if (pane_wait(session, ": shares no tags", T_MS))
+		goto out;
+	pane_word(session, "Offer ", id, sizeof id);
+	assert_true(id[0] != '\0');
+	pane_sh("tmux send-keys -t %s '/accept %s' Enter", session, id);
+	assert_non_null(mb = people_wait(b, "requester b",
+	    PEERD__V1__ENVELOPE__BODY_MATCHED, T_MS));
+	if (pane_wait(session, "New conversation 2 with guest-", T_MS))
+		goto out;
+	pane_word(session, "New conversation 2 with ", gb, sizeof gb);
+	snprintf(text, sizeof text, "[1:%s] 2:%s", ga, gb);
+	if (pane_wait(session, text, T_MS))
+		goto out;
+	assert_int_equal(people_chat(b, mb->matched->conversation_id, 1,
+	    "hello from the second", NULL), 0);
+	snprintf(text, sizeof text, "2:%s*", gb);
+	if (pane_wait(session, text, T_MS))
+		goto out;
+	expect_delivered(b, 1);
+	pane_sh("tmux send-keys -t %s Tab", session);
+	snprintf(text, sizeof text, "1:%s [2:%s]", ga, gb);
+	if (pane_wait(session, text, T_MS))
+		goto out;
+	snprintf(text, sizeof text, "%s: hello from the second", gb);
+	if (pane_wait(session, text, T_MS))
+		goto out;
+	pane_sh("tmux send-keys -t %s 'welcome' Enter", session);
+	expect_chat(b, mb->matched->conversation_id, 2, "welcome");
+	expect_no_chat(a, ma->matched->conversation_id);
+	assert_int_equal(people_end(b, mb->matched->conversation_id), 0);
+	snprintf(text, sizeof text, "%s ended the conversation.", gb);
+	if (pane_wait(session, text, T_MS))
+		goto out;
+
+	pane_sh("tmux send-keys -t %s '/break' Enter", session);
 	if (pane_wait(session, "on a break", T_MS))
-		goto fail;
-	sh("tmux send-keys -t %s C-c", session);
+		goto out;
+	assert_int_equal(redis_presence_wait(h, "sam-1", "status",
+	    "on_break", T_MS), 0);
+	pane_sh("tmux send-keys -t %s C-c", session);
 	if (pane_wait(session, "This ends your conversation", T_MS))
-		goto fail;
-	sh("tmux send-keys -t %s C-c", session);
-	env = fake_expect(f, PEERD__V1__ENVELOPE__BODY_END_CONVERSATION);
-	assert_int_equal(env->end_conversation->conversation_id, 8);
-	fake_ok(f, env->id);
-	peerd__v1__envelope__free_unpacked(env, NULL);
+		goto out;
+	pane_sh("tmux send-keys -t %s C-c", session);
+	expect_end(a, ma->matched->conversation_id,
+	    PEERD__V1__END_REASON__END_BY_SUPPORTER);
 	if (pane_wait(session, "you left. Take care.", T_MS))
-		goto fail;
-	sh("tmux kill-session -t %s 2>/dev/null", session);
-	fake_free(f);
-	return;
-fail:
-	sh("tmux kill-session -t %s 2>/dev/null", session);
-	fake_free(f);
-	fail_msg("interactive screen did not show what it should");
+		goto out;
+	ok = 1;
+out:
+	pane_sh("tmux kill-session -t %s 2>/dev/null", session);
+	if (ma != NULL)
+		frame_free(ma);
+	if (mb != NULL)
+		frame_free(mb);
+	tclient_free(a);
+	tclient_free(b);
+	if (!ok)
+		fail_msg("interactive screen did not show what it should");
 }
+
+#define T_TEST(f, conf)							\
+	cmocka_unit_test_prestate_setup_teardown(f, setup, world_teardown, \
+	    (void *)(conf))
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_requester_lines, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_requester_resume, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_rate_limited, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_requester_refused, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_resume_failed, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_timeout, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_exit_codes, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_supporter_lines, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_supporter_declines, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_tty_requester, setup,
-		    harness_teardown),
-		cmocka_unit_test_setup_teardown(test_tty_supporter, setup,
-		    harness_teardown),
+		T_TEST(test_requester_lines, T_CONF),
+		T_TEST(test_requester_resume, T_CONF),
+		T_TEST(test_rate_limited, T_HELD1),
+		T_TEST(test_requester_refused, T_CONF),
+		T_TEST(test_resume_failed, T_GRACE10),
+		T_TEST(test_connection_lost, T_GRACE1),
+		T_TEST(test_timeout, T_CONF),
+		T_TEST(test_exit_codes, T_CONF),
+		T_TEST(test_supporter_lines, T_GRACE1),
+		T_TEST(test_supporter_declines, T_CONF),
+		T_TEST(test_tty_requester, T_HELD1),
+		T_TEST(test_tty_supporter, T_CONF),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
