@@ -77,6 +77,23 @@ harness_free_port(void)
 }
 
 /*
+ * A free port other than a and b (the kernel may hand out a port just
+ * closed again, e.g. the TLS port as the admin port).  Returns it or -1.
+ */
+static int
+harness_free_port_except(int a, int b)
+{
+	int	port = -1, try;
+
+	for (try = 0; try < 16; try++) {
+		port = harness_free_port();
+		if (port != a && port != b)
+			return (port);
+	}
+	return (-1);
+}
+
+/*
  * Look for a LISTEN socket on port in one /proc/net/tcp* file.  Returns 1
  * (its inode in *inode), 0 if there is none, -1 if the file is unreadable.
  */
@@ -406,8 +423,8 @@ harness_new(void)
 	    harness_gen_certs(h, h->dir) == -1)
 		goto fail;
 	h->port = harness_free_port();
-	h->admin_port = harness_free_port();
-	h->redis_port = harness_free_port();
+	h->admin_port = harness_free_port_except(h->port, -1);
+	h->redis_port = harness_free_port_except(h->port, h->admin_port);
 	if (h->port == -1 || h->admin_port == -1 || h->redis_port == -1)
 		goto fail;
 	return (h);
@@ -454,7 +471,8 @@ harness_redis_start(struct harness *h)
 			/* peerd knows the port already: keep it then. */
 			if (h->peerd_pid != -1)
 				break;
-			h->redis_port = harness_free_port();
+			h->redis_port = harness_free_port_except(h->port,
+			    h->admin_port);
 		}
 		snprintf(port, sizeof port, "%d", h->redis_port);
 		if ((h->redis_pid = harness_spawn(argv, h->redis_log)) == -1)
@@ -521,8 +539,9 @@ harness_peerd_start(struct harness *h, const char *extra)
 	for (try = 0; try < HARNESS_START_TRIES; try++) {
 		if (try > 0 || harness_port_listening(h->port) ||
 		    harness_port_listening(h->admin_port)) {
-			h->port = harness_free_port();
-			h->admin_port = harness_free_port();
+			h->port = harness_free_port_except(h->redis_port, -1);
+			h->admin_port = harness_free_port_except(h->port,
+			    h->redis_port);
 		}
 		if (harness_write_conf(h, h->extra) == -1) {
 			fprintf(stderr, "harness: cannot write %s\n", h->conf);
