@@ -129,7 +129,8 @@ struct peer_conv {
 	struct peer_msgs	 outbox;	/* said, not yet accepted */
 	int			 peer_away;	/* PEER_RECONNECTING seen */
 	int			 peer_typing;
-	int			 held_full;	/* RATE_LIMITED: wait */
+	int			 held_full;	/* RATE_LIMITED: wait for a
+						   Delivered or ev_retry */
 	int			 ending;	/* End or Report wanted */
 	int			 report;	/* ending by Report */
 	char			*report_reason;
@@ -212,6 +213,7 @@ struct peer {
 	struct event		*ev_reconnect;
 	struct event		*ev_ping;
 	struct event		*ev_closing;
+	struct event		*ev_retry;	/* after RATE_LIMITED */
 	int			 backoff_ms;
 	int64_t			 lost_ms;	/* monotonic, 0 connected */
 	int			 no_retry;	/* fatal refusal seen */
@@ -289,6 +291,7 @@ void		 peer_conv_end_local(struct peer *, struct peer_conv *,
 		     const char *);
 void		 peer_conv_forget(struct peer *, struct peer_conv *);
 void		 peer_conv_gc(struct peer *);
+void		 peer_conv_retry(struct peer *);
 struct peer_conv *peer_conv_find(struct peer *, uint64_t);
 int		 peer_conv_count(struct peer *);
 void		 peer_offer_free(struct peer *, struct peer_offer *);
@@ -307,6 +310,7 @@ int		 peer_script_run(struct peer *);
 void		 peer_script_free(void);
 
 /* peer_tty.c and peer_tty_draw.c: the interactive screen. */
+#define PEER_RETRY_MS		1000	/* ms, resend after RATE_LIMITED */
 #define TTY_INPUT_MAX		8192	/* bytes, the line being typed */
 #define TTY_HISTORY_MAX		2000	/* lines kept per view */
 #define TTY_NOTICE_MS		6000	/* ms, a notice stays on show */

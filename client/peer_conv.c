@@ -20,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/event.h>
 
 #include "peer.h"
 
 static void	conv_flush(struct peer *, struct peer_conv *);
+static void	conv_hold(struct peer *, struct peer_conv *, const char *);
 
 /*
  * Remember the id of a Delivered or Typing: they get no reply, except
@@ -493,12 +495,13 @@ peer_conv_error(struct peer *p, uint64_t id, int code, const char *name,
 			if (m->req != id)
 				continue;
 			if (code == PEERD__V1__ERROR_CODE__RATE_LIMITED) {
-				/* Not refused, only early: keep it for later. */
+				/*
+				 * Not refused, only early: keep it, and send
+				 * it again when the peer reads (Delivered) or
+				 * after PEER_RETRY_MS, whichever comes first.
+				 */
 				m->req = 0;
-				c->held_full = 1;
-				p->ui->notice(p, "peerd holds many unread "
-				    "messages; the next waits until the peer "
-				    "catches up");
+				conv_hold(p, c, text);
 				return (1);
 			}
 			TAILQ_REMOVE(&c->outbox, m, entry);
@@ -542,6 +545,37 @@ peer_conv_resume_failed(struct peer *p, const char *name, const char *text)
 		}
 	}
 	p->ui->error(p, NULL, NULL, name, text);
+}
+
+/* peerd said RATE_LIMITED: c waits, and a retry is armed once. */
+static void
+conv_hold(struct peer *p, struct peer_conv *c, const char *why)
+{
+	struct timeval	 tv = { PEER_RETRY_MS / 1000,
+			    (PEER_RETRY_MS % 1000) * 1000 };
+	char		 line[256];
+
+	c->held_full = 1;
+	if (evtimer_pending(p->ev_retry, NULL))
+		return;
+	(void)snprintf(line, sizeof line, "peerd: %s; sending again shortly",
+	    why != NULL && *why != '\0' ? why : "too many messages");
+	p->ui->notice(p, line);
+	evtimer_add(p->ev_retry, &tv);
+}
+
+/* The retry timer fired: every held conversation tries again. */
+void
+peer_conv_retry(struct peer *p)
+{
+	struct peer_conv	*c;
+
+	TAILQ_FOREACH(c, &p->convs, entry) {
+		if (c->held_full) {
+			c->held_full = 0;
+			conv_flush(p, c);
+		}
+	}
 }
 
 /*

@@ -41,6 +41,7 @@ static void	session_closed(struct peerclient *, enum peerclient_reason,
 static void	session_reconnect_cb(evutil_socket_t, short, void *);
 static void	session_ping_cb(evutil_socket_t, short, void *);
 static void	session_closing_cb(evutil_socket_t, short, void *);
+static void	session_retry_cb(evutil_socket_t, short, void *);
 static void	session_welcome(struct peer *, Envelope *);
 static void	session_error(struct peer *, Envelope *);
 static void	session_ok(struct peer *, Envelope *);
@@ -111,8 +112,9 @@ peer_session_init(struct peer *p, const struct peer_opts *opts,
 	p->ev_reconnect = evtimer_new(base, session_reconnect_cb, p);
 	p->ev_ping = event_new(base, -1, EV_PERSIST, session_ping_cb, p);
 	p->ev_closing = evtimer_new(base, session_closing_cb, p);
+	p->ev_retry = evtimer_new(base, session_retry_cb, p);
 	if (p->ev_reconnect == NULL || p->ev_ping == NULL ||
-	    p->ev_closing == NULL) {
+	    p->ev_closing == NULL || p->ev_retry == NULL) {
 		fprintf(stderr, "peer: cannot make timers\n");
 		return (-1);
 	}
@@ -159,6 +161,8 @@ peer_session_free(struct peer *p)
 		event_free(p->ev_ping);
 	if (p->ev_closing != NULL)
 		event_free(p->ev_closing);
+	if (p->ev_retry != NULL)
+		event_free(p->ev_retry);
 	while ((c = TAILQ_FIRST(&p->convs)) != NULL)
 		peer_conv_forget(p, c);
 	while ((o = TAILQ_FIRST(&p->offers)) != NULL)
@@ -321,6 +325,15 @@ session_closing_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	p->ui->notice(p, "peerd did not confirm the end in time; leaving");
 	peer_quit(p, p->leave_code);
+}
+
+/* A while after RATE_LIMITED: send what waits again. */
+static void
+session_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	peer_conv_retry(arg);
 }
 
 static void

@@ -390,6 +390,65 @@ out:
 		fail_msg("interactive screen or supporter went wrong");
 }
 
+static int
+setup_slow(void **state)
+{
+	return (setup_with(state, "grace 2\nchat_rate 2\nchat_burst 1\n"));
+}
+
+/*
+ * Over peerd's chat rate (2 a second, bursts of 1) the requester's lines
+ * are refused with RATE_LIMITED, kept, and sent again a moment later: all
+ * arrive, once each and in order, and the requester exits 0.
+ */
+static void
+test_rate_limited(void **state)
+{
+	struct harness	*h = *state;
+	struct child	*r, *s;
+	char		 cred[HARNESS_PATH], want[128];
+	const char	*line;
+	int		 i, acc, del;
+
+	child_path(cred, sizeof cred, h->dir, "sam.cred");
+	s = child_start(h, 0, "sup.err", "support", "--credential", cred,
+	    "--auto-accept", NULL);
+	harness_msleep(500);
+	r = child_start(h, 0, "req.err", "--wait-delivered", "request", "--need",
+	    "lgbtq", NULL);
+	for (i = 1; i <= 5; i++) {
+		snprintf(want, sizeof want, "line %d", i);
+		child_say(r, want);
+	}
+	child_eof(r);
+	child_expect(s, "offer id=");
+	child_expect(s, "matched conversation=");
+	for (i = 1; i <= 5; i++) {
+		line = child_expect(s, "message ");
+		snprintf(want, sizeof want, "seq=%d text=line %d", i, i);
+		assert_non_null(strstr(line, want));
+	}
+	/* Each accepted and delivered once, in order; no error shown. */
+	acc = del = 0;
+	while ((line = child_line(r, T_MS)) != NULL &&
+	    strncmp(line, "ended ", 6) != 0) {
+		assert_null(strstr(line, "error"));
+		if (sscanf(line, "accepted seq=%d", &i) == 1)
+			assert_int_equal(i, ++acc);
+		if (sscanf(line, "delivered seq=%d", &i) == 1)
+			assert_int_equal(i, ++del);
+	}
+	assert_non_null(line);
+	assert_int_equal(acc, 5);
+	assert_int_equal(del, 5);
+	child_expect(s, "ended ");
+	assert_int_equal(child_wait(r, T_MS), 0);
+	child_eof(s);
+	assert_int_equal(child_wait(s, T_MS), 0);
+	child_free(r);
+	child_free(s);
+}
+
 int
 main(void)
 {
@@ -407,6 +466,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_drop_and_resume, setup,
 		    harness_teardown),
 		cmocka_unit_test_setup_teardown(test_tty_with_peerd, setup,
+		    harness_teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limited, setup_slow,
 		    harness_teardown),
 	};
 
