@@ -28,6 +28,7 @@
 #include "credential.h"
 #include "frame.h"
 #include "harness.h"
+#include "pane.h"
 #include "people.h"
 
 #define T_RUN_MS	15000		/* ms, one `peerctl stats` */
@@ -574,58 +575,6 @@ test_peerctl_top_reconnects(void **state)
 	assert_int_equal(child_wait(pid, 3000), 0);
 }
 
-/* Run a shell command; return its exit status, or -1. */
-static int
-sh(const char *fmt, ...)
-{
-	char	cmd[4096];
-	va_list	ap;
-	int	rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return (rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc));
-}
-
-/* Capture the pane of tmux server sock into buf. */
-static char *
-pane(const char *sock, char *buf, size_t len)
-{
-	char	 cmd[256];
-	FILE	*p;
-	size_t	 n = 0;
-
-	snprintf(cmd, sizeof cmd, "tmux -L %s capture-pane -p 2>/dev/null",
-	    sock);
-	if ((p = popen(cmd, "r")) != NULL) {
-		n = fread(buf, 1, len - 1, p);
-		pclose(p);
-	}
-	buf[n] = '\0';
-	return (buf);
-}
-
-/* Wait until the pane shows needle.  Returns 0, or -1 (pane printed). */
-static int
-pane_wait(const char *sock, const char *needle, int ms)
-{
-	char	buf[16384];
-	int64_t	end = harness_now_ms() + ms;
-
-	for (;;) {
-		if (strstr(pane(sock, buf, sizeof buf), needle) != NULL)
-			return (0);
-		if (harness_now_ms() >= end) {
-			fprintf(stderr, "pane has no \"%s\":\n%s\n", needle,
-			    buf);
-			return (-1);
-		}
-		harness_msleep(50);
-	}
-}
-
 /*
  * top on a terminal (tmux): the full-screen view with the queue and the
  * lgbtq gap; q quits with status 0 and gives the screen back.
@@ -638,14 +587,14 @@ test_peerctl_top_tty(void **state)
 	char		 op[HARNESS_PATH], sock[64], buf[16384];
 	int		 ok;
 
-	if (sh("command -v tmux >/dev/null") != 0)
+	if (pane_sh("command -v tmux >/dev/null") != 0)
 		skip();
 	if (w->h->peerctl_bin == NULL)
 		fail_msg("PEERCTL_BIN is not set (make test sets it)");
 	operator_file(w, op, sizeof op);
 	r = queue_lgbtq(w);
 	snprintf(sock, sizeof sock, "peerctl%d", (int)getpid());
-	assert_int_equal(sh("tmux -L %s new-session -d -x 100 -y 40 "
+	assert_int_equal(pane_sh("tmux new-session -d -s %s -x 100 -y 40 "
 	    "'echo before-top; %s top --server 127.0.0.1:%d --ca %s "
 	    "--credential %s; echo top-status=$?; stty -a | grep -q -- "
 	    "-icanon || echo canon-again; sleep 60'", sock,
@@ -656,13 +605,14 @@ test_peerctl_top_tty(void **state)
 	    pane_wait(sock, "  waiting               1", 5000) == 0;
 	/* The view is redrawn in place: one title, not one per second. */
 	harness_msleep(1500);
-	ok = ok && lines_with(pane(sock, buf, sizeof buf), "peerctl top") == 1;
-	sh("tmux -L %s send-keys q", sock);
+	pane_capture(sock, buf, sizeof buf);
+	ok = ok && lines_with(buf, "peerctl top") == 1;
+	pane_sh("tmux send-keys -t %s q", sock);
 	ok = ok && pane_wait(sock, "top-status=0", 5000) == 0 &&
 	    pane_wait(sock, "canon-again", 5000) == 0;
 	/* The alternate screen is gone: what was there before is back. */
-	pane(sock, buf, sizeof buf);
-	sh("tmux -L %s kill-server 2>/dev/null", sock);
+	pane_capture(sock, buf, sizeof buf);
+	pane_sh("tmux kill-session -t %s 2>/dev/null", sock);
 	tclient_free(r);
 	assert_true(ok);
 	assert_non_null(strstr(buf, "before-top"));
