@@ -4,6 +4,8 @@
 #   make run        dev certificates, a private Redis, peerd in the foreground
 #   make test       build and run the whole suite (unit + integration)
 #   make bench      benchmarks (not tests)
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (clang)
+#   make memcheck   the integration tests with peerd under valgrind
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make SANITIZER=address|undefined ...   sanitized build under build/SANITIZER
 #   make CC=clang ...
@@ -199,6 +201,10 @@ bench-matcher: $(BUILD)/tests/bench/bench_matcher
 
 bench: bench-matcher
 
+# Fragments owned by their folders add targets: fuzz (make fuzz), the
+# relay benchmark (make bench), valgrind (make memcheck).
+-include tests/fuzz/fuzz.mk tests/bench/bench.mk tests/memcheck.mk
+
 # ---- installing ---------------------------------------------------------
 
 install: all
@@ -228,6 +234,6 @@ distclean: clean
 	rm -rf run
 
 help:
-	@sed -n '2,10s/^# \{0,1\}//p' Makefile
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
 -include $(ALL_OBJS:.o=.d)

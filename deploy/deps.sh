@@ -1,10 +1,13 @@
 #!/bin/sh
 # deps.sh -- install the Debian packages peerd needs, only those missing.
 #
-# Usage: deploy/deps.sh [build|test|PACKAGE...]   (no arguments: build)
-#   build  what `make` needs
-#   test   that, plus what the test suite drives: tmux for the interactive
-#          client, Chromium for the status page
+# Usage: deploy/deps.sh [build|test|fuzz|memcheck|bench|PACKAGE...]
+#   build     what `make` needs (the default)
+#   test      that, plus what the test suite drives: tmux for the interactive
+#             client, Chromium for the status page, clang's libFuzzer
+#   fuzz      clang and its libFuzzer runtime
+#   memcheck  valgrind
+#   bench     mosquitto, the broker the relay benchmark compares against
 # A warm machine pays one dpkg-query.  Needs root, or sudo, to install.
 set -eu
 
@@ -12,11 +15,16 @@ BUILD_PKGS="build-essential pkg-config openssl libssl-dev libevent-dev \
 libprotobuf-c-dev protobuf-c-compiler libhiredis-dev redis-server redis-tools \
 libcmocka-dev"
 
-TEST_PKGS="$BUILD_PKGS tmux chromium procps curl"
+FUZZ_PKGS="clang libclang-rt-14-dev"
+
+TEST_PKGS="$BUILD_PKGS tmux chromium procps curl $FUZZ_PKGS"
 
 case "${1:-build}" in
 build)	pkgs=$BUILD_PKGS ;;
 test)	pkgs=$TEST_PKGS ;;
+fuzz)	pkgs="$BUILD_PKGS $FUZZ_PKGS" ;;
+memcheck) pkgs="$TEST_PKGS valgrind" ;;
+bench)	pkgs="$BUILD_PKGS mosquitto libmosquitto-dev" ;;
 *)	pkgs=$* ;;
 esac
 missing=
