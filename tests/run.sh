@@ -3,9 +3,19 @@
 #
 # Usage: tests/run.sh BINARY...
 # Each binary gets TEST_TIMEOUT seconds (default 300).  A binary that dies
-# without cmocka's summary counts as one failed test.
+# without cmocka's summary counts as one failed test; a test whose teardown
+# failed (cmocka prints "[  ERROR   ] name", e.g. the harness found a
+# sanitizer report in peerd's log) counts as failed too.
+#
+# Sanitized builds (make SANITIZER=address|undefined) stop at the first
+# error and check for leaks at exit, in the test binaries and in every
+# program they start (peerd, peer, peerctl inherit these options); an
+# ASAN_OPTIONS or UBSAN_OPTIONS already set is used as it is.
 set -u
 timeout_s=${TEST_TIMEOUT:-300}
+: "${ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1:print_summary=1}"
+: "${UBSAN_OPTIONS=halt_on_error=1:abort_on_error=0:print_stacktrace=1:print_summary=1}"
+export ASAN_OPTIONS UBSAN_OPTIONS
 passed=0 failed=0 bad=
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -16,9 +26,15 @@ for t in "$@"; do
 	cat "$out"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$out" | tail -1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$out" | tail -1)
+	e=$(grep -c '^\[  ERROR   \] [A-Za-z_][A-Za-z0-9_]*$' "$out")
 	p=${p:-0} f=${f:-0}
+	f=$((f + e))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "== $t exited $rc without a failure summary"
+		if grep -q 'Sanitizer\|runtime error: ' "$out"; then
+			echo "== $t exited $rc: sanitizer report above"
+		else
+			echo "== $t exited $rc without a failure summary"
+		fi
 		f=1
 	fi
 	passed=$((passed + p)) failed=$((failed + f))

@@ -16,7 +16,8 @@
 
 #include "harness.h"
 
-#define CHILD_MS	8000	/* ms, a line peer should print soon */
+#define CHILD_MS	(8000 * harness_slow()) /* ms, a line peer should
+						   print soon */
 #define CHILD_LINE_MAX	4096	/* bytes, one line of peer's stdout */
 
 struct child {

@@ -17,16 +17,23 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "harness.h"
 
@@ -35,6 +42,53 @@
 #define HARNESS_LOG_MAX		(8 << 20) /* bytes of peerd log read at most */
 #define HARNESS_DUMP_LINES	60	/* lines of log printed on failure */
 #define HARNESS_DIR_PREFIX	"peerd-test."	/* + creator pid + ".XXXXXX" */
+#define HARNESS_WRAP_ARGS	32	/* words of PEERD_WRAPPER, at most */
+#define HARNESS_VG_EXIT		99	/* memcheck.mk: --error-exitcode */
+#define HARNESS_SCAN_MAX	(8 << 20) /* bytes of one file checked */
+#define HARNESS_REPORT_MAX	6000	/* bytes of a report printed */
+#define HARNESS_SCAN_DEPTH	2	/* levels of subdirs checked */
+
+/*
+ * What a sanitizer prints when it finds something (ASan, LSan, UBSan;
+ * with -fno-sanitize-recover UBSan stops at the first "runtime error").
+ */
+static const char *harness_san_marks[] = {
+	"ERROR: AddressSanitizer",
+	"ERROR: LeakSanitizer",
+	"LeakSanitizer has encountered a fatal error",
+	"ERROR: UndefinedBehaviorSanitizer",
+	"Sanitizer:DEADLYSIGNAL",
+	": runtime error: ",
+};
+
+int
+harness_slow(void)
+{
+	static int	 slow;
+	const char	*s;
+	char		*end;
+	long		 v;
+
+	if (slow == 0) {
+		slow = 1;
+		if ((s = getenv("HARNESS_SLOW")) != NULL && *s != '\0') {
+			v = strtol(s, &end, 10);
+			if (*end == '\0' && v >= 1 && v <= HARNESS_SLOW_MAX)
+				slow = (int)v;
+		}
+	}
+	return (slow);
+}
+
+void
+harness_skip_if_slow(const char *why)
+{
+	if (harness_slow() > 1) {
+		fprintf(stderr, "harness: skipped at HARNESS_SLOW=%d: %s\n",
+		    harness_slow(), why);
+		skip();
+	}
+}
 
 int64_t
 harness_now_ms(void)
@@ -278,6 +332,7 @@ harness_kill(pid_t *pid, int *status)
 	if (*pid == -1)
 		return (0);
 	kill(*pid, SIGTERM);
+	kill(*pid, SIGCONT);		/* a test may have stopped it */
 	if (harness_reap(pid, status, HARNESS_STOP_MS) == 0)
 		return (0);
 	fprintf(stderr, "harness: pid %ld ignored SIGTERM; SIGKILL\n",
@@ -523,10 +578,86 @@ harness_write_conf(struct harness *h, const char *extra)
 	return (0);
 }
 
+/*
+ * Note in h->unclean (the first reason only) why the peerd just reaped
+ * with wait status st was not clean: a crash, valgrind's error exit, or,
+ * when the harness stopped it (stopped), anything but exit 0.
+ */
+static void
+harness_peerd_reaped(struct harness *h, int st, int stopped)
+{
+	char	why[sizeof h->unclean];
+	int	sig;
+
+	if (st == -1)
+		return;
+	if (WIFSIGNALED(st)) {
+		sig = WTERMSIG(st);
+		if (!stopped && sig != SIGSEGV && sig != SIGBUS &&
+		    sig != SIGILL && sig != SIGFPE && sig != SIGABRT &&
+		    sig != SIGSYS && sig != SIGTRAP)
+			return;		/* a test's own kill */
+		snprintf(why, sizeof why, "peerd died of signal %d (%s)%s",
+		    sig, strsignal(sig), stopped ? " after SIGTERM" : "");
+	} else if (WIFEXITED(st)) {
+		if (WEXITSTATUS(st) == 0 || (!stopped &&
+		    WEXITSTATUS(st) != HARNESS_VG_EXIT))
+			return;		/* a refusal a test asked for */
+		snprintf(why, sizeof why, "peerd exited %d%s%s",
+		    WEXITSTATUS(st), stopped ? " after SIGTERM" : "",
+		    WEXITSTATUS(st) == HARNESS_VG_EXIT ?
+		    " (valgrind's error exit code)" : "");
+	} else
+		return;
+	fprintf(stderr, "harness: %s\n", why);
+	if (h->unclean[0] == '\0')
+		memcpy(h->unclean, why, sizeof h->unclean);
+}
+
+/* harness_reap() for peerd, noting an unclean exit. */
+static int
+harness_peerd_reap(struct harness *h, int timeout_ms)
+{
+	pid_t	was = h->peerd_pid;
+	int	r;
+
+	r = harness_reap(&h->peerd_pid, &h->peerd_status, timeout_ms);
+	if (was != -1 && h->peerd_pid == -1)
+		harness_peerd_reaped(h, h->peerd_status, 0);
+	return (r);
+}
+
+/*
+ * Fill argv with the words of $PEERD_WRAPPER (in the buffer *wrap, which
+ * the caller frees), then peerd -c conf.  Returns 0, or -1 if out of memory.
+ */
+static int
+harness_peerd_argv(struct harness *h, char *argv[], char **wrap)
+{
+	const char	*env;
+	char		*w, *last;
+	int		 n = 0;
+
+	*wrap = NULL;
+	if ((env = getenv("PEERD_WRAPPER")) != NULL && *env != '\0') {
+		if ((*wrap = strdup(env)) == NULL)
+			return (-1);
+		for (w = strtok_r(*wrap, " \t", &last);
+		    w != NULL && n < HARNESS_WRAP_ARGS;
+		    w = strtok_r(NULL, " \t", &last))
+			argv[n++] = w;
+	}
+	argv[n++] = (char *)h->peerd_bin;
+	argv[n++] = (char *)"-c";
+	argv[n++] = h->conf;
+	argv[n] = NULL;
+	return (0);
+}
+
 int
 harness_peerd_start(struct harness *h, const char *extra)
 {
-	char	*argv[] = { (char *)h->peerd_bin, (char *)"-c", h->conf, NULL };
+	char	*argv[HARNESS_WRAP_ARGS + 4], *wrap;
 	char	*copy = NULL;
 	int	 try, admin_deadline;
 
@@ -536,6 +667,10 @@ harness_peerd_start(struct harness *h, const char *extra)
 		return (-1);
 	free(h->extra);
 	h->extra = copy;
+	if (harness_peerd_argv(h, argv, &wrap) == -1)
+		return (-1);
+	/* A wrapper may put its own logs there (valgrind's %q{...}). */
+	setenv("PEERD_TEST_DIR", h->dir, 1);
 	for (try = 0; try < HARNESS_START_TRIES; try++) {
 		if (try > 0 || harness_port_listening(h->port) ||
 		    harness_port_listening(h->admin_port)) {
@@ -545,17 +680,21 @@ harness_peerd_start(struct harness *h, const char *extra)
 		}
 		if (harness_write_conf(h, h->extra) == -1) {
 			fprintf(stderr, "harness: cannot write %s\n", h->conf);
+			free(wrap);
 			return (-1);
 		}
-		if ((h->peerd_pid = harness_spawn(argv, h->log)) == -1)
+		if ((h->peerd_pid = harness_spawn(argv, h->log)) == -1) {
+			free(wrap);
 			return (-1);
+		}
 		if (harness_wait_listen(&h->peerd_pid, &h->peerd_status,
 		    h->port, HARNESS_START_MS) == 0) {
 			/* The admin port is best effort: give it a moment. */
-			admin_deadline = 100;
+			admin_deadline = 100 * harness_slow();
 			while (!harness_listening_by(h->admin_port,
 			    h->peerd_pid) && admin_deadline-- > 0)
 				harness_msleep(HARNESS_POLL_MS);
+			free(wrap);
 			return (0);
 		}
 		if (h->peerd_pid != -1) {
@@ -564,6 +703,7 @@ harness_peerd_start(struct harness *h, const char *extra)
 			harness_kill(&h->peerd_pid, &h->peerd_status);
 			break;
 		}
+		harness_peerd_reaped(h, h->peerd_status, 0);
 		/* It exited: retry only if a port was taken meanwhile. */
 		if (!harness_port_listening(h->port) &&
 		    !harness_port_listening(h->admin_port) &&
@@ -571,6 +711,7 @@ harness_peerd_start(struct harness *h, const char *extra)
 			break;
 		fprintf(stderr, "harness: port taken, retrying peerd\n");
 	}
+	free(wrap);
 	fprintf(stderr, "harness: peerd failed to start (status %d); log:\n",
 	    h->peerd_status);
 	harness_log_dump(h);
@@ -588,20 +729,28 @@ harness_peerd_signal(struct harness *h, int sig)
 int
 harness_peerd_wait(struct harness *h, int timeout_ms)
 {
-	return (harness_reap(&h->peerd_pid, &h->peerd_status, timeout_ms));
+	return (harness_peerd_reap(h, timeout_ms));
 }
 
 int
 harness_peerd_alive(struct harness *h)
 {
-	harness_reap(&h->peerd_pid, &h->peerd_status, 0);
+	harness_peerd_reap(h, 0);
 	return (h->peerd_pid != -1);
 }
 
 int
 harness_peerd_stop(struct harness *h)
 {
-	return (harness_kill(&h->peerd_pid, &h->peerd_status));
+	int	r;
+
+	/* One that exited on its own was not stopped by us. */
+	if (harness_peerd_reap(h, 0) == 0 && h->peerd_pid == -1)
+		return (0);
+	r = harness_kill(&h->peerd_pid, &h->peerd_status);
+	if (h->peerd_pid == -1)
+		harness_peerd_reaped(h, h->peerd_status, 1);
+	return (r);
 }
 
 /* Read peerd's log into a NUL-terminated buffer.  Returns NULL if none. */
@@ -682,6 +831,177 @@ harness_log_dump(struct harness *h)
 	free(buf);
 }
 
+/*
+ * Print the report that starts around buf[at] (from the start of its line,
+ * and the line of '=' before it, if any) to stderr, HARNESS_REPORT_MAX
+ * bytes at most.
+ */
+static void
+harness_print_report(const char *path, const char *buf, size_t len,
+    size_t at)
+{
+	size_t	start = at, n;
+
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	if (start > 0) {
+		n = start - 1;
+		while (n > 0 && buf[n - 1] == '=')
+			n--;
+		if (n + 1 < start && (n == 0 || buf[n - 1] == '\n'))
+			start = n;
+	}
+	n = len - start;
+	if (n > HARNESS_REPORT_MAX)
+		n = HARNESS_REPORT_MAX;
+	fprintf(stderr, "---- %s ----\n%.*s%s---- end ----\n", path, (int)n,
+	    buf + start, n > 0 && buf[start + n - 1] == '\n' ? "" : "\n");
+}
+
+/*
+ * Return 1 if the figure after label in a valgrind log ("definitely lost: "
+ * then "1,234 bytes") is not zero, 0 if it is zero or absent.
+ */
+static int
+harness_vg_nonzero(const char *buf, const char *label)
+{
+	const char	*p;
+
+	if ((p = strstr(buf, label)) == NULL)
+		return (0);
+	p += strlen(label);
+	while (*p == ' ')
+		p++;
+	return (isdigit((unsigned char)*p) && !(p[0] == '0' && p[1] == ' '));
+}
+
+/*
+ * Check a valgrind log (NUL-terminated buf) for errors and definite or
+ * indirect leaks.  A log without a summary is a peerd killed before its
+ * exit (a test's SIGKILL): nothing to judge.  Returns 1 if it shows
+ * something, else 0.
+ */
+static int
+harness_check_valgrind(const char *path, const char *buf, size_t len)
+{
+	static const char	*starts[] = { "Invalid ", "uninitialised",
+				    "Syscall param", "Mismatched free",
+				    "overlap", "definitely lost in",
+				    "indirectly lost in", "ERROR SUMMARY" };
+	const char		*p, *first = NULL;
+	size_t			 i;
+
+	if ((p = strstr(buf, "ERROR SUMMARY: ")) == NULL)
+		return (0);
+	if (strncmp(p, "ERROR SUMMARY: 0 errors", 23) == 0 &&
+	    !harness_vg_nonzero(buf, "definitely lost:") &&
+	    !harness_vg_nonzero(buf, "indirectly lost:"))
+		return (0);
+	fprintf(stderr, "harness: valgrind found errors or leaks in peerd "
+	    "(%s)\n", path);
+	for (i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+		if ((p = strstr(buf, starts[i])) != NULL &&
+		    (first == NULL || p < first))
+			first = p;
+	}
+	harness_print_report(path, buf, len, (size_t)(first - buf));
+	return (1);
+}
+
+/*
+ * Check one file of the temp dir for a sanitizer report (any file: peerd's
+ * log, a child's stderr) or, in valgrind.*, valgrind's verdict.  Returns 1
+ * if it shows something, else 0.
+ */
+static int
+harness_check_file(const char *path, const char *name)
+{
+	FILE		*f;
+	char		*buf;
+	const char	*p, *first = NULL;
+	size_t		 n, i;
+	int		 found = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	if ((buf = malloc(HARNESS_SCAN_MAX + 1)) == NULL) {
+		fclose(f);
+		return (0);
+	}
+	n = fread(buf, 1, HARNESS_SCAN_MAX, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (i = 0; i < n; i++)		/* text search over any bytes */
+		if (buf[i] == '\0')
+			buf[i] = '?';
+	for (i = 0; i < sizeof harness_san_marks /
+	    sizeof harness_san_marks[0]; i++) {
+		if ((p = strstr(buf, harness_san_marks[i])) != NULL &&
+		    (first == NULL || p < first))
+			first = p;
+	}
+	if (first != NULL) {
+		fprintf(stderr, "harness: sanitizer report in %s\n", path);
+		harness_print_report(path, buf, n, (size_t)(first - buf));
+		found = 1;
+	}
+	if (strncmp(name, "valgrind.", 9) == 0 &&
+	    harness_check_valgrind(path, buf, n))
+		found = 1;
+	free(buf);
+	return (found);
+}
+
+/*
+ * Check every regular file under dir, depth levels down.  Returns 1 if any
+ * shows something, else 0.
+ */
+static int
+harness_check_dir(const char *dir, int depth)
+{
+	char		 path[HARNESS_PATH];
+	struct dirent	*de;
+	struct stat	 sb;
+	DIR		*d;
+	int		 found = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    harness_path(path, dir, de->d_name) == -1 ||
+		    lstat(path, &sb) == -1)
+			continue;
+		if (S_ISDIR(sb.st_mode) && depth > 0)
+			found |= harness_check_dir(path, depth - 1);
+		else if (S_ISREG(sb.st_mode) && sb.st_size > 0)
+			found |= harness_check_file(path, de->d_name);
+	}
+	closedir(d);
+	return (found);
+}
+
+int
+harness_check(struct harness *h)
+{
+	int	found = 0;
+
+	if (h == NULL)
+		return (0);
+	harness_peerd_stop(h);
+	harness_redis_stop(h);
+	if (h->unclean[0] != '\0') {
+		fprintf(stderr, "harness: unclean peerd: %s\n", h->unclean);
+		found = 1;
+	}
+	if (h->dir[0] != '\0' && harness_check_dir(h->dir, HARNESS_SCAN_DEPTH))
+		found = 1;
+	if (found && h->unclean[0] != '\0')
+		harness_log_dump(h);
+	return (found ? -1 : 0);
+}
+
 int
 harness_make_ca(struct harness *h, const char *name, char *out, size_t outlen)
 {
@@ -729,7 +1049,10 @@ fail:
 int
 harness_teardown(void **state)
 {
+	int	r;
+
+	r = harness_check(*state);
 	harness_free(*state);
 	*state = NULL;
-	return (0);
+	return (r);
 }

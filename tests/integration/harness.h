@@ -10,7 +10,19 @@
  *
  * Environment (set by `make test`): PEERD_BIN, PEER_BIN, PEERCTL_BIN,
  * PEERD_SRC (the repository root).  HARNESS_VERBOSE=1 prints peerd's log
- * at teardown; HARNESS_KEEP=1 keeps the temp dir.
+ * at teardown; HARNESS_KEEP=1 keeps the temp dir.  PEERD_WRAPPER (set by
+ * `make memcheck`) is a command peerd runs under, split on blanks, e.g.
+ * "valgrind --error-exitcode=99 --log-file=%q{PEERD_TEST_DIR}/valgrind.%p.log";
+ * peerd's environment has PEERD_TEST_DIR, the temp dir.  HARNESS_SLOW=N
+ * (1..100, default 1) multiplies the harness's waits below, for a peerd
+ * that slow.
+ *
+ * Teardown is a check: harness_teardown() fails the test when a sanitizer
+ * (ASan, LSan, UBSan) reported anything in any file of the temp dir (peerd's
+ * log, the children's stderr), when a valgrind log there shows errors or
+ * definite or indirect leaks, when peerd crashed or exited with valgrind's
+ * error code 99, or when a peerd the harness stopped with SIGTERM did not
+ * exit 0 in time.
  *
  * A test file usually reads:
  *
@@ -36,9 +48,15 @@
 
 #include "peerclient.h"
 
-#define HARNESS_START_MS	10000	/* ms, for peerd or Redis to listen */
-#define HARNESS_STOP_MS		5000	/* ms, after SIGTERM before SIGKILL */
-#define HARNESS_IO_MS		3000	/* ms, a reply due at once */
+/*
+ * Waits in ms, each times harness_slow(): HARNESS_START_MS for peerd or
+ * Redis to listen, HARNESS_STOP_MS after SIGTERM before SIGKILL,
+ * HARNESS_IO_MS for a reply due at once.
+ */
+#define HARNESS_START_MS	(10000 * harness_slow())
+#define HARNESS_STOP_MS		(5000 * harness_slow())
+#define HARNESS_IO_MS		(3000 * harness_slow())
+#define HARNESS_SLOW_MAX	100	/* largest HARNESS_SLOW honoured */
 #define HARNESS_PATH		PATH_MAX
 
 /* Flags for harness_setup(). */
@@ -68,7 +86,21 @@ struct harness {
 	int		 peerd_status;		/* wait status of the last peerd
 						   reaped, -1 before */
 	char		*extra;			/* last extra config lines */
+	char		 unclean[256];		/* why a peerd run was not
+						   clean ("" while all were) */
 };
+
+/*
+ * Return the factor waits are scaled by: $HARNESS_SLOW (1..HARNESS_SLOW_MAX),
+ * 1 when unset or invalid.
+ */
+int		 harness_slow(void);
+
+/*
+ * Skip the running cmocka test (printing why) when harness_slow() > 1: for
+ * the few tests whose timing a peerd under valgrind cannot keep.
+ */
+void		 harness_skip_if_slow(const char *why);
 
 /* ---- harness.c: environment, processes, logs ---------------------------- */
 
@@ -81,6 +113,13 @@ struct harness	*harness_new(void);
 
 /* Stop peerd and Redis, remove the temp dir, free h.  NULL is fine. */
 void		 harness_free(struct harness *h);
+
+/*
+ * Stop peerd and Redis, then look for what makes the run unclean (see the
+ * top of this file) and print each finding with the report's text.
+ * Returns 0 when clean (or h is NULL), -1 otherwise.
+ */
+int		 harness_check(struct harness *h);
 
 /*
  * Start redis-server on h->redis_port and wait until it listens.  Before
@@ -113,7 +152,11 @@ int		 harness_peerd_wait(struct harness *h, int timeout_ms);
 /* Return 1 if peerd is still running (reaping it if it just exited). */
 int		 harness_peerd_alive(struct harness *h);
 
-/* Stop peerd: SIGTERM, SIGKILL after HARNESS_STOP_MS.  Returns 0 or -1. */
+/*
+ * Stop peerd: SIGTERM (and SIGCONT, in case it was stopped), SIGKILL after
+ * HARNESS_STOP_MS.  A peerd that then does not exit 0 makes the run
+ * unclean (h->unclean).  Returns 0 or -1.
+ */
 int		 harness_peerd_stop(struct harness *h);
 
 /* Return 1 if peerd's log contains needle, else 0. */
@@ -154,7 +197,11 @@ int		 harness_run_cmd(struct harness *h, char *const argv[],
  */
 int		 harness_setup(void **state, int flags, const char *extra);
 
-/* cmocka teardown: harness_free(*state).  Always returns 0. */
+/*
+ * cmocka teardown: harness_check(*state), then harness_free(*state).
+ * Returns 0, or -1 (cmocka then reports the test as an error) when the
+ * check found something.
+ */
 int		 harness_teardown(void **state);
 
 /* Milliseconds on the monotonic clock. */

@@ -156,9 +156,13 @@ world_setup(void **state)
 int
 world_teardown(void **state)
 {
-	world_free(*state);
+	struct world	*w = *state;
+	int		 r;
+
+	r = harness_check(w != NULL ? w->h : NULL);
+	world_free(w);
 	*state = NULL;
-	return (0);
+	return (r);
 }
 
 int

@@ -52,7 +52,8 @@
 #define PEOPLE_OFFER_S		5	/* offer_timeout (its minimum) */
 #define PEOPLE_PRESENCE_TTL_S	5	/* presence_ttl (its minimum) */
 
-#define PEOPLE_PUSH_MS		5000	/* ms, a pushed frame due "soon" */
+#define PEOPLE_PUSH_MS		(5000 * harness_slow()) /* ms, a pushed
+						   frame due "soon" */
 #define PEOPLE_QUIET_MS		1000	/* ms, listening for what must not come */
 #define PEOPLE_TOKEN_MAX	64	/* bytes of a resume token kept */
 
@@ -92,7 +93,10 @@ int		 world_setup_extra(void **state, const char *extra);
 /* world_setup_extra(state, NULL). */
 int		 world_setup(void **state);
 
-/* cmocka teardown: stop everything, free the world.  Returns 0. */
+/*
+ * cmocka teardown: stop everything, check the run (harness_check()), free
+ * the world.  Returns 0, or -1 when the check found something.
+ */
 int		 world_teardown(void **state);
 
 /* Stop peerd and start it again with the same config.  Returns 0 or -1. */

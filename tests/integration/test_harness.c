@@ -1,7 +1,7 @@
 /*
  * test_harness.c -- the harness itself: port collisions are retried, a
  * peerd that cannot start is reported quickly, teardown leaves nothing
- * behind.
+ * behind and fails a run with a sanitizer or valgrind report.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,7 +85,7 @@ test_bad_config_fails_fast(void **state)
 	int64_t		 t0 = harness_now_ms();
 
 	assert_int_equal(harness_peerd_start(h, "no_such_option 1\n"), -1);
-	assert_true(harness_now_ms() - t0 < 2000);
+	assert_true(harness_now_ms() - t0 < 2000 * harness_slow());
 	assert_int_equal(h->peerd_pid, -1);
 	assert_true(h->peerd_status != -1);
 }
@@ -145,6 +145,83 @@ test_stale_dir_swept(void **state)
 	harness_free(h);
 }
 
+/* Write dir/name into out (HARNESS_PATH bytes). */
+static void
+tpath(char *out, const char *dir, const char *name)
+{
+	if (snprintf(out, HARNESS_PATH, "%s/%s", dir, name) >= HARNESS_PATH)
+		fail_msg("path too long: %s/%s", dir, name);
+}
+
+/* Append text to the file dir/name. */
+static void
+append(const char *dir, const char *name, const char *text)
+{
+	char	 path[HARNESS_PATH];
+	FILE	*f;
+
+	tpath(path, dir, name);
+	assert_non_null(f = fopen(path, "a"));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * The teardown check: a clean run passes; a sanitizer report in any file
+ * of the temp dir, a valgrind log with a leak, or a peerd that exits
+ * non-zero on SIGTERM fails it.
+ */
+static void
+test_check_finds_reports(void **state)
+{
+	struct harness	*h = *state;
+	char		 log[HARNESS_PATH];
+
+	assert_int_equal(harness_peerd_start(h, NULL), 0);
+	assert_int_equal(harness_check(h), 0);
+	assert_int_equal(h->peerd_pid, -1);
+	assert_true(WIFEXITED(h->peerd_status));
+
+	append(h->dir, "child.err", "==1==ERROR: LeakSanitizer: detected "
+	    "memory leaks\n");
+	assert_int_equal(harness_check(h), -1);
+	tpath(log, h->dir, "child.err");
+	assert_int_equal(unlink(log), 0);
+	append(h->dir, "peerd.log", "conv.c:12:3: runtime error: signed "
+	    "integer overflow\n");
+	assert_int_equal(harness_check(h), -1);
+	assert_int_equal(truncate(h->log, 0), 0);
+	assert_int_equal(harness_check(h), 0);
+
+	append(h->dir, "valgrind.1.log", "==1== LEAK SUMMARY:\n"
+	    "==1==    definitely lost: 0 bytes in 0 blocks\n"
+	    "==1==    indirectly lost: 0 bytes in 0 blocks\n"
+	    "==1== ERROR SUMMARY: 0 errors from 0 contexts\n");
+	assert_int_equal(harness_check(h), 0);
+	append(h->dir, "valgrind.2.log", "==2== LEAK SUMMARY:\n"
+	    "==2==    definitely lost: 1,024 bytes in 2 blocks\n"
+	    "==2==    indirectly lost: 0 bytes in 0 blocks\n"
+	    "==2== ERROR SUMMARY: 0 errors from 0 contexts\n");
+	assert_int_equal(harness_check(h), -1);
+	tpath(log, h->dir, "valgrind.2.log");
+	assert_int_equal(unlink(log), 0);
+
+	/* A peerd that exits 3 on SIGTERM (a shell standing in for it). */
+	h->peerd_pid = fork();
+	assert_true(h->peerd_pid != -1);
+	if (h->peerd_pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", "trap 'exit 3' TERM; "
+		    "while :; do sleep 0.05; done", (char *)NULL);
+		_exit(127);
+	}
+	harness_msleep(200);
+	assert_int_equal(harness_check(h), -1);
+	assert_true(WIFEXITED(h->peerd_status));
+	assert_int_equal(WEXITSTATUS(h->peerd_status), 3);
+	h->unclean[0] = '\0';		/* for the teardown */
+}
+
 /* Log helpers: contains, count and wait see what peerd wrote. */
 static void
 test_log_helpers(void **state)
@@ -175,6 +252,8 @@ main(void)
 		cmocka_unit_test(test_stale_dir_swept),
 		cmocka_unit_test_setup_teardown(test_log_helpers, setup,
 		    harness_teardown),
+		cmocka_unit_test_setup_teardown(test_check_finds_reports,
+		    setup_nothing, harness_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -37,7 +37,7 @@
 
 #define T_MS		CHILD_MS /* ms, anything due soon */
 #define T_QUIET_MS	300	/* ms, listening for what must not come */
-#define T_HELD		"peerd holds many unread messages" /* peer's notice */
+#define T_HELD		"sending again shortly" /* peer's RATE_LIMITED notice */
 
 /* ---- set-up ------------------------------------------------------------ */
 
@@ -444,8 +444,10 @@ test_requester_resume(void **state)
 
 /*
  * RATE_LIMITED (peerd holds max_held_messages unread) is not a refusal:
- * three lines written at once each wait for the supporter's Delivered,
- * go again, and arrive exactly once, in order.
+ * of three lines written at once, each refused one waits (peer says so on
+ * stderr and retries every second, refused again while the peer has not
+ * read), goes once the supporter's Delivered comes, and all arrive exactly
+ * once, in order.
  */
 static void
 test_rate_limited(void **state)
@@ -461,14 +463,15 @@ test_rate_limited(void **state)
 	expect_line(c, "accepted seq=1");
 	expect_chat(s, cv.id, 1, "one");
 	/* "two" was refused: peer says so on stderr and waits. */
-	assert_int_equal(child_err_wait(c, T_HELD, 1, T_MS), 1);
+	assert_true(child_err_wait(c, T_HELD, 1, T_MS) >= 1);
 	expect_no_chat(s, cv.id);
 	assert_null(child_line(c, 0));
 	assert_int_equal(people_delivered(s, cv.id, 1), 0);
 	expect_line(c, "delivered seq=1");
 	expect_line(c, "accepted seq=2");
 	expect_chat(s, cv.id, 2, "two");
-	assert_int_equal(child_err_wait(c, T_HELD, 2, T_MS), 2);
+	/* Again once peer's 1 s retry is refused (a slow run: sooner). */
+	assert_true(child_err_wait(c, T_HELD, 2, T_MS) >= 2);
 	expect_no_chat(s, cv.id);
 	assert_int_equal(people_delivered(s, cv.id, 2), 0);
 	expect_line(c, "delivered seq=2");
