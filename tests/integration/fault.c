@@ -106,13 +106,13 @@ fault_dir_check(const struct fault_dir *d, const char *label)
 		    d->got[i].text))
 			alien++;
 		else if (i >= d->nsent || d->got[i].seq != d->sent[i].seq)
-			misplaced++;
+			misplaced++;	/* after a loss or a copy, or reordered */
 	}
 	ok = lost == 0 && alien == 0 && misplaced == 0 && d->dups == 0 &&
 	    d->ngot == d->nsent;
 	fprintf(stderr, "fault: %s: sent %zu, received %zu, lost %zu, "
-	    "duplicated or out of order %zu, unknown %zu%s\n", label,
-	    d->nsent, d->ngot, lost, d->dups + misplaced, alien,
+	    "duplicated %zu, out of place %zu, unknown %zu%s\n", label,
+	    d->nsent, d->ngot, lost, d->dups, misplaced, alien,
 	    ok ? "" : "  <-- FAILED");
 	if (!ok) {
 		fault_msg_dump("sent", d->sent, d->nsent);

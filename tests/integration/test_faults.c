@@ -37,11 +37,14 @@
 #define PEER_(x)	PEERD__V1__PEER_STATE__ ## x
 #define STATUS_(x)	PEERD__V1__SUPPORTER_STATUS__ ## x
 
-#define REDIS_DOWN_MS	5000	/* ms, peerd noticing Redis is gone */
-#define REDIS_UP_MS	8000	/* ms, peerd back on Redis (its reconnect
-				   backoff is capped, see daemon/redis.c) */
-#define QUIET_MS	500	/* ms listening for duplicates */
-#define EXIT_MS		5000	/* ms, SIGTERM to exit 0 */
+/* Waits in ms; those times harness_slow() are bounds, not requirements. */
+#define REDIS_DOWN_MS	(5000 * harness_slow()) /* peerd noticing Redis is
+						   gone */
+#define REDIS_UP_MS	(8000 * harness_slow()) /* peerd back on Redis (its
+						   reconnect backoff is
+						   capped) */
+#define QUIET_MS	500	/* listening for duplicates */
+#define EXIT_MS		(5000 * harness_slow()) /* SIGTERM to exit 0 */
 #define NODE_KEY	"peerd:node:test"	/* the harness's node_id */
 
 /* ---- shared ------------------------------------------------------------- */
@@ -363,8 +366,9 @@ test_redis_absent_at_start(void **state)
 #define DROP_EARLY_MS	2500	/* keepalive 2: the drop is due 1.5 x 2 s =
 				   3 s after the last frame, sent just before
 				   the freeze; less slack */
-#define DROP_LATE_MS	6000	/* those 3 s and 3 s of slack for a loaded
-				   host: far below idle_timeout (300 s) */
+#define DROP_LATE_MS	(6000 * harness_slow()) /* those 3 s and 3 s of
+				   slack for a loaded host: far below
+				   idle_timeout (300 s) */
 #define FROZEN_LINES	64	/* lines given to the frozen peer */
 
 /* The frozen child, for the teardown to kill if the test failed. */
@@ -650,6 +654,42 @@ test_frozen_requester(void **state)
 	free(fz);
 }
 
+/*
+ * The other side of the keepalive drop: a live client that is merely
+ * quiet must keep its connection.  A requester on libpeerclient with its
+ * default keepalive (Welcome.limits, 2 s here) sends one Ping of its own
+ * right after Welcome, then waits quietly with its loop running for 6 s:
+ * it must not be dropped.  (libpeerclient pings on a tick of keepalive_s
+ * only when nothing else was sent since the last tick, so a frame sent
+ * just after a tick leaves almost 2 x keepalive of silence: more than the
+ * 1.5 x peerd allows.)
+ */
+static void
+test_quiet_client_not_dropped(void **state)
+{
+	struct world	*w = *state;
+	struct tclient	*c;
+	Envelope	*env;
+	char		 buf[256];
+
+	assert_non_null(c = people_requester(w, NULL));
+	assert_int_not_equal(tclient_send_ping(c, 1), 0);
+	assert_non_null(env = tclient_recv(c, BODY_(PONG), HARNESS_IO_MS));
+	frame_free(env);
+	if ((env = tclient_recv(c, 0, 6000)) != NULL) {
+		fprintf(stderr, "quiet client got %s\n",
+		    people_describe(env, buf, sizeof buf));
+		frame_free(env);
+		fail_msg("a quiet client on libpeerclient's own keepalive was "
+		    "dropped: it left more than 1.5 x keepalive between "
+		    "frames");
+	}
+	assert_false(tclient_closed(c));
+	assert_int_equal(log_lines_with(w->h, "code=timeout", NULL, NULL, 0),
+	    0);
+	tclient_free(c);
+}
+
 /* ---- 4. a thousand clients dropping abruptly ---------------------------- */
 
 #define CHURN_CLIENTS	1000	/* clients in the measured run */
@@ -657,7 +697,10 @@ test_frozen_requester(void **state)
 #define CHURN_BATCH	10	/* open at once: below any per-address
 				   limit peerd may have */
 #define CHURN_KINDS	5	/* ways of dropping, see churn_open */
-#define CHURN_SETTLE_MS	10000	/* ms for every connection to be freed */
+#define CHURN_SETTLE_MS	(5000 * harness_slow()) /* ms for every connection
+				   to be freed: far below the timeouts of
+				   setup_churn, so only noticing the drop
+				   frees it in time */
 #define CHURN_BODY	200	/* bytes, body of the half-sent frame */
 /*
  * VmRSS may grow this much over the baseline (KiB).  Measured here: +80
@@ -671,8 +714,13 @@ test_frozen_requester(void **state)
 static int
 setup_churn(void **state)
 {
-	/* Redis up: a reconnecting Redis link would change the fd count. */
-	return (harness_setup(state, HARNESS_REDIS, NULL));
+	/*
+	 * Redis up: a reconnecting Redis link would change the fd count.
+	 * Timeouts of minutes: a dropped client must be noticed, not timed
+	 * out.
+	 */
+	return (harness_setup(state, HARNESS_REDIS, "handshake_timeout 300\n"
+	    "hello_timeout 300\nkeepalive 250\nidle_timeout 300\n"));
 }
 
 /* One client of the churn: a plain socket or a TLS connection. */
@@ -820,14 +868,16 @@ test_churn(void **state)
 	acc1 = harness_log_count(h, "event=accepted");
 	rss1 = fault_proc_rss_kib(h->peerd_pid);
 	fprintf(stderr, "fault: churn: %d clients in %lld ms (%d failed), "
-	    "%d accepted and closed by peerd; fds %d -> %d; VmRSS %ld -> %ld "
+	    "%d accepted by peerd; fds %d -> %d (-1: not back); VmRSS %ld -> %ld "
 	    "KiB (%+ld)\n", CHURN_CLIENTS, (long long)dt, failed, acc1 - acc0,
 	    fds0, fds1, rss0, rss1, rss1 - rss0);
 	assert_int_equal(failed, 0);
 	/* Each one reached peerd (a reset one too) and was freed once. */
 	assert_int_equal(acc1 - acc0, CHURN_CLIENTS);
 	assert_int_equal(fds1, fds0);
-	assert_true(rss1 - rss0 <= CHURN_RSS_SLACK_KIB);
+	/* Under valgrind (HARNESS_SLOW) VmRSS is valgrind's: not checked. */
+	if (harness_slow() == 1)
+		assert_true(rss1 - rss0 <= CHURN_RSS_SLACK_KIB);
 	expect_serving(h);
 	SSL_CTX_free(ctx);
 }
@@ -1114,7 +1164,8 @@ test_sighup_under_load(void **state)
 /* ---- 6. hostile bytes not covered by test_frames.c / test_timeouts.c ---- */
 
 #define HANDSHAKE_S	2	/* handshake_timeout in these tests */
-#define CLOSE_SOON_MS	1500	/* ms: closed by the bytes, not a timer */
+#define CLOSE_SOON_MS	(1500 * harness_slow()) /* ms: closed by the bytes,
+						   not a timer */
 
 static int
 setup_hostile(void **state)
@@ -1211,7 +1262,7 @@ test_stall_after_client_hello(void **state)
 	fprintf(stderr, "fault: stalled handshake closed after %lld ms "
 	    "(handshake_timeout %d s)\n", (long long)dt, HANDSHAKE_S);
 	assert_true(dt >= HANDSHAKE_S * 1000 - 300);
-	assert_true(dt <= HANDSHAKE_S * 1000 + 2000);
+	assert_true(dt <= HANDSHAKE_S * 1000 + 2000 * harness_slow());
 	assert_int_equal(harness_log_count(h, "reason=handshake_timeout"), 1);
 	expect_serving(h);
 	SSL_CTX_free(ctx);
@@ -1252,7 +1303,8 @@ test_huge_frame_after_hello(void **state)
 	rss1 = fault_proc_rss_kib(h->peerd_pid);
 	fprintf(stderr, "fault: 4 GiB frame header: VmRSS %ld -> %ld KiB\n",
 	    rss0, rss1);
-	assert_true(rss1 - rss0 < 4096);
+	if (harness_slow() == 1)	/* else VmRSS is valgrind's */
+		assert_true(rss1 - rss0 < 4096);
 	expect_serving(h);
 }
 
@@ -1267,6 +1319,8 @@ main(void)
 		    setup_redis_absent, world_teardown),
 		cmocka_unit_test_setup_teardown(test_frozen_requester,
 		    setup_keepalive, teardown_keepalive),
+		cmocka_unit_test_setup_teardown(test_quiet_client_not_dropped,
+		    setup_keepalive, world_teardown),
 		cmocka_unit_test_setup_teardown(test_churn, setup_churn,
 		    harness_teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_mid_conversation,
