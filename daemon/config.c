@@ -66,15 +66,25 @@ static const struct config_option config_options[] = {
 	  "tags in one RequestPeer list", NULL },
 	{ "max_connections", CONF_UINT, 1, 1000000, "10000",
 	  &conf.max_connections, "client connections at once", NULL },
+	{ "max_connections_per_addr", CONF_UINT, 1, 1000000, "64",
+	  &conf.max_connections_per_addr,
+	  "client connections at once from one IPv4 address or IPv6 /64",
+	  NULL },
+	{ "max_output", CONF_UINT, CONN_OUTPUT_HIGH + 1, 1073741824, "4194304",
+	  &conf.max_output,
+	  "bytes queued to one client before it is dropped as a slow reader",
+	  NULL },
 
 	{ "handshake_timeout", CONF_UINT, 1, 300, "10", &conf.handshake_timeout,
 	  "seconds for the TLS handshake", NULL },
 	{ "hello_timeout", CONF_UINT, 1, 300, "10", &conf.hello_timeout,
 	  "seconds from TLS up to Hello", NULL },
 	{ "idle_timeout", CONF_UINT, 10, 86400, "300", &conf.idle_timeout,
-	  "seconds of silence before a client is dropped", NULL },
+	  "seconds a client's output may stall, or it may be silent, before "
+	  "it is dropped", NULL },
 	{ "keepalive", CONF_UINT, 1, 3600, "30", &conf.keepalive,
-	  "seconds; clients send Ping at least this often", NULL },
+	  "seconds; clients send Ping at least this often, and one silent "
+	  "for 1.5 times as long is dropped", NULL },
 
 	{ "node_id", CONF_STRING, 1, CONF_NODE_MAX, NULL, &conf.node_id,
 	  "name of this peerd in Redis (default: the host name)",

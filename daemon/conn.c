@@ -12,6 +12,15 @@
  * would destroy the Error in flight), and once the output is flushed we
  * send close_notify and a FIN and wait for the peer's EOF, all bounded by
  * CONN_CLOSE_WAIT.
+ *
+ * Limits enforced here: connections in total (max_connections) and from
+ * one address (max_connections_per_addr, an IPv4 address or an IPv6 /64,
+ * counted in conn_byaddr): a few over either get TOO_MANY_CONNECTIONS
+ * after the handshake, more are closed at accept.  After Hello, a client
+ * that sends nothing for 1.5 x keepalive (at least keepalive + 1 s; at
+ * most idle_timeout) gets TIMEOUT; one whose output cannot be written for
+ * idle_timeout is closed.  Output over CONN_OUTPUT_HIGH throttles (see
+ * peerd.h); output over max_output drops the client as a slow reader.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -22,6 +31,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,15 +51,21 @@
 				   get a TOO_MANY_CONNECTIONS Error; beyond
 				   that they are closed at accept */
 
+/* Connections open from one address (a value of conn_byaddr). */
+struct conn_addr {
+	u_int			 n;
+};
+
 struct conn_list	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static uint64_t		 conn_next_id = 1;
+static struct map	 conn_byaddr;	/* conn_addr_key() -> conn_addr */
 
 static void	conn_read(struct bufferevent *, void *);
 static void	conn_write(struct bufferevent *, void *);
 static void	conn_event(struct bufferevent *, short, void *);
 static void	conn_timer(evutil_socket_t, short, void *);
 static void	conn_close(struct conn *, const char *);
-static int	conn_throttle(struct conn *);
+static void	conn_reading(struct conn *);
 
 /* Return the name of a state, for logs. */
 const char *
@@ -123,6 +139,92 @@ conn_format_addr(const struct sockaddr *sa, int salen, char *buf, size_t len)
 		snprintf(buf, len, "%s:%s", host, port);
 }
 
+/*
+ * Return the key an address is counted under: an IPv4 address (also one
+ * mapped into IPv6) as 2^32 + the address, an IPv6 address by its /64 (a
+ * host is usually given a whole /64, so counting single addresses would
+ * limit nothing).  The two ranges meet only inside ::/8, which is
+ * reserved; ::/64 (::1) counts as key 1 because 0 is not a key.
+ */
+static uint64_t
+conn_addr_key(const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	const uint8_t			*b;
+	uint64_t			 k = 0;
+	int				 i;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		return ((1ULL << 32) | ntohl(sin->sin_addr.s_addr));
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		b = sin6->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			return ((1ULL << 32) | (uint32_t)b[12] << 24 |
+			    (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 |
+			    b[15]);
+		for (i = 0; i < 8; i++)
+			k = k << 8 | b[i];
+		return (k != 0 ? k : 1);
+	default:
+		return (2);	/* another reserved IPv6 /64 */
+	}
+}
+
+/* Return how many connections are open from address key. */
+static u_int
+conn_addr_count(uint64_t key)
+{
+	struct conn_addr	*a;
+
+	return ((a = map_get(&conn_byaddr, key)) != NULL ? a->n : 0);
+}
+
+/* Count one more connection from address key. */
+static void
+conn_addr_add(uint64_t key)
+{
+	struct conn_addr	*a;
+
+	if ((a = map_get(&conn_byaddr, key)) == NULL) {
+		a = xcalloc(1, sizeof *a);
+		map_put(&conn_byaddr, key, a);
+	}
+	a->n++;
+}
+
+/* Count one connection less from address key; forget it at zero. */
+static void
+conn_addr_del(uint64_t key)
+{
+	struct conn_addr	*a;
+
+	if ((a = map_get(&conn_byaddr, key)) == NULL)
+		fatalx("event=bug where=conn_addr_del reason=not_counted");
+	if (--a->n == 0)
+		free(map_remove(&conn_byaddr, key));
+}
+
+/*
+ * Return how long (ms) a READY client may send nothing: 1.5 x keepalive,
+ * but at least CONN_KEEPALIVE_SLACK over it (a Ping sent on time may be
+ * delayed on the way) and no more than idle_timeout.
+ */
+static u_int
+conn_silence_ms(void)
+{
+	u_int	ka = conf.keepalive * 1000, slack = ka / 2;
+
+	if (slack < CONN_KEEPALIVE_SLACK)
+		slack = CONN_KEEPALIVE_SLACK;
+	if (ka + slack > conf.idle_timeout * 1000)
+		return (conf.idle_timeout * 1000);
+	return (ka + slack);
+}
+
 /* Arm the connection's timer for secs seconds. */
 static void
 conn_timer_set(struct conn *c, u_int secs)
@@ -142,6 +244,8 @@ conn_new(int fd, const struct sockaddr *sa, int salen)
 {
 	struct conn	*c;
 	SSL		*ssl;
+	uint64_t	 key = conn_addr_key(sa);
+	u_int		 from = conn_addr_count(key);
 	int		 one = 1;
 
 	if (server_stopping()) {
@@ -152,6 +256,13 @@ conn_new(int fd, const struct sockaddr *sa, int salen)
 		stats.refused++;
 		log_warnx("event=refused reason=max_connections conns=%u",
 		    stats.conns);
+		close(fd);
+		return (NULL);
+	}
+	if (from >= conf.max_connections_per_addr + CONN_OVERFLOW) {
+		stats.refused++;
+		log_warnx("event=refused reason=max_connections_per_addr "
+		    "from_addr=%u", from);
 		close(fd);
 		return (NULL);
 	}
@@ -193,11 +304,15 @@ conn_new(int fd, const struct sockaddr *sa, int salen)
 
 	if (stats.conns >= conf.max_connections)
 		c->flags |= CONN_F_OVER_LIMIT;
+	else if (from >= conf.max_connections_per_addr)
+		c->flags |= CONN_F_OVER_LIMIT | CONN_F_OVER_ADDR;
+	c->addr_key = key;
+	conn_addr_add(key);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	stats.conns++;
 	stats.accepted++;
-	log_debug("conn=%llu event=accepted addr=%s conns=%u",
-	    (unsigned long long)c->id, c->addr, stats.conns);
+	log_debug("conn=%llu event=accepted addr=%s conns=%u from_addr=%u",
+	    (unsigned long long)c->id, c->addr, stats.conns, from + 1);
 	return (c);
 }
 
@@ -230,6 +345,7 @@ conn_free(struct conn *c, const char *reason)
 	    (unsigned long long)c->frames_in,
 	    (unsigned long long)c->frames_out);
 	conn_detach(c);
+	conn_addr_del(c->addr_key);
 	TAILQ_REMOVE(&conns, c, entry);
 	stats.conns--;
 	stats.closed++;
@@ -262,17 +378,75 @@ conn_ssl_errors(struct conn *c, char *buf, size_t len)
 }
 
 /*
+ * The output passed max_output: the client reads far slower than it is
+ * sent to.  Queue nothing more and free it on the next turn of the loop
+ * (from its timer: the caller may be a handler of another connection, or
+ * conv.c walking this one's conversations).  Its conversations then wait
+ * for it in their grace window as for any drop.
+ */
+static void
+conn_slow(struct conn *c, size_t queued)
+{
+	c->flags |= CONN_F_SLOW;
+	log_info("conn=%llu event=slow_reader_dropped output=%zu "
+	    "max_output=%u", (unsigned long long)c->id, queued,
+	    conf.max_output);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	evtimer_del(c->timer);
+	event_active(c->timer, EV_TIMEOUT, 1);
+}
+
+/*
+ * The output went over CONN_OUTPUT_HIGH: stop reading c (a client that
+ * sends but never reads cannot grow our memory) and relaying to it, until
+ * conn_write sees the output down to CONN_OUTPUT_LOW.
+ */
+static void
+conn_throttle(struct conn *c, size_t queued)
+{
+	c->flags |= CONN_F_THROTTLED;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
+	log_debug("conn=%llu event=throttled output=%zu",
+	    (unsigned long long)c->id, queued);
+}
+
+/*
+ * Return 1 if bytes more may be queued to c without passing
+ * CONN_OUTPUT_HIGH (always when nothing is queued).  Otherwise throttle c
+ * as if it had passed the mark, so conn_write calls conv_drained once
+ * there is room, and return 0.
+ */
+int
+conn_fits(struct conn *c, size_t bytes)
+{
+	size_t	queued = conn_backlog(c);
+
+	if (c->flags & (CONN_F_THROTTLED | CONN_F_SLOW))
+		return (0);
+	if (queued == 0 || queued + bytes <= CONN_OUTPUT_HIGH)
+		return (1);
+	conn_throttle(c, queued);
+	return (0);
+}
+
+/*
  * Queue env as one frame.  Returns 0, or -1 if the connection is closing
- * (nothing more may follow the fatal Error) or the frame could not be
- * packed (over max_frame, out of memory).
+ * (nothing more may follow the fatal Error), is being dropped as a slow
+ * reader, or the frame could not be packed (over max_frame, out of
+ * memory).  Past CONN_OUTPUT_HIGH the connection is throttled, past
+ * max_output dropped (the frame is queued all the same).
  */
 int
 conn_send(struct conn *c, const Envelope *env)
 {
-	if (c->state == CONN_CLOSING || c->state == CONN_TLS_HANDSHAKE)
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	size_t		 queued;
+
+	if (c->state == CONN_CLOSING || c->state == CONN_TLS_HANDSHAKE ||
+	    (c->flags & CONN_F_SLOW))
 		return (-1);
-	if (frame_write(bufferevent_get_output(c->bev), env,
-	    conf.max_frame) != 0) {
+	if (frame_write(out, env, conf.max_frame) != 0) {
 		log_warnx("conn=%llu event=send_failed body=%s bytes=%zu",
 		    (unsigned long long)c->id, frame_body_name(env),
 		    frame_size(env));
@@ -280,6 +454,11 @@ conn_send(struct conn *c, const Envelope *env)
 	}
 	c->frames_out++;
 	stats.frames_out++;
+	queued = evbuffer_get_length(out);
+	if (queued > conf.max_output)
+		conn_slow(c, queued);
+	else if (queued > CONN_OUTPUT_HIGH && !(c->flags & CONN_F_THROTTLED))
+		conn_throttle(c, queued);
 	return (0);
 }
 
@@ -298,7 +477,8 @@ conn_error(struct conn *c, uint64_t id, ErrorCode code, int fatal,
 	char			 msg[256], esc[LOG_ESCAPE_MAX * 4 + 8];
 	va_list			 ap;
 
-	if (c->state == CONN_CLOSING || c->state == CONN_TLS_HANDSHAKE)
+	if (c->state == CONN_CLOSING || c->state == CONN_TLS_HANDSHAKE ||
+	    (c->flags & CONN_F_SLOW))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -346,11 +526,19 @@ conn_ok(struct conn *c, uint64_t id)
 	conn_send(c, &env);
 }
 
-/* Hello accepted: switch to READY with the post-Hello limits. */
+/*
+ * Hello accepted: switch to READY with the post-Hello limits.  The read
+ * timeout is the keepalive bound (libevent runs it only while reading is
+ * on, so a throttled or blocked connection is not timed out for the
+ * silence we impose); output that cannot be written for idle_timeout is
+ * a dead peer too.
+ */
 void
 conn_ready(struct conn *c, Role role)
 {
 	struct timeval	idle = { (time_t)conf.idle_timeout, 0 };
+	struct timeval	silence;
+	u_int		ms = conn_silence_ms();
 
 	c->state = CONN_READY;
 	c->role = role;
@@ -358,8 +546,63 @@ conn_ready(struct conn *c, Role role)
 	evtimer_del(c->timer);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    FRAME_HEADER + c->max_frame);
-	/* Output that cannot be written for as long is a dead peer too. */
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	silence.tv_sec = ms / 1000;
+	silence.tv_usec = (ms % 1000) * 1000;
+	bufferevent_set_timeouts(c->bev, &silence, &idle);
+}
+
+/*
+ * Turn reading of c on or off to match its flags; frames already read
+ * are dispatched from a deferred read callback, not from the caller.
+ */
+static void
+conn_reading(struct conn *c)
+{
+	if (c->state != CONN_HELLO && c->state != CONN_READY)
+		return;
+	if (c->flags & (CONN_F_THROTTLED | CONN_F_BLOCKED | CONN_F_SLOW)) {
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	bufferevent_enable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/*
+ * Sender c relayed into receiver rc, which is throttled: stop reading c
+ * until conn_unblock finds none of its receivers throttled.
+ */
+void
+conn_block(struct conn *c, struct conn *rc)
+{
+	if (c->flags & CONN_F_BLOCKED)
+		return;
+	c->flags |= CONN_F_BLOCKED;
+	bufferevent_disable(c->bev, EV_READ);
+	log_debug("conn=%llu event=read_paused reason=receiver_output "
+	    "receiver=%llu", (unsigned long long)c->id,
+	    (unsigned long long)rc->id);
+}
+
+/*
+ * A receiver of blocked sender c drained or went away: read c again
+ * unless another of its receivers is still throttled.  NULL is fine.
+ */
+void
+conn_unblock(struct conn *c)
+{
+	if (c == NULL || !(c->flags & CONN_F_BLOCKED))
+		return;
+	if (c->flags & CONN_F_DETACHED) {	/* closing: nothing to read */
+		c->flags &= ~CONN_F_BLOCKED;
+		return;
+	}
+	if (conv_receiver_full(c))
+		return;
+	c->flags &= ~CONN_F_BLOCKED;
+	log_debug("conn=%llu event=read_resumed", (unsigned long long)c->id);
+	conn_reading(c);
 }
 
 /* Send close_notify and a FIN once the output is flushed. */
@@ -396,29 +639,6 @@ conn_close(struct conn *c, const char *reason)
 		conn_shutdown_write(c);
 }
 
-/*
- * Backpressure: while more than CONN_OUTPUT_HIGH bytes wait to be sent to
- * this client, read nothing more from it (a client that sends but never
- * reads cannot grow our memory); conn_write resumes reading once the
- * output is down to CONN_OUTPUT_LOW.  Returns 1 while throttled.
- */
-static int
-conn_throttle(struct conn *c)
-{
-	if (c->flags & CONN_F_THROTTLED)
-		return (1);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <=
-	    CONN_OUTPUT_HIGH)
-		return (0);
-	c->flags |= CONN_F_THROTTLED;
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
-	log_debug("conn=%llu event=throttled output=%zu",
-	    (unsigned long long)c->id,
-	    evbuffer_get_length(bufferevent_get_output(c->bev)));
-	return (1);
-}
-
 /* Read and dispatch every whole frame in the input buffer. */
 static void
 conn_read(struct bufferevent *bev, void *arg)
@@ -428,8 +648,11 @@ conn_read(struct bufferevent *bev, void *arg)
 	enum frame_status	 st;
 	Envelope		*env;
 
+	if (c->flags & CONN_F_SLOW)
+		return;
 	while (c->state == CONN_HELLO || c->state == CONN_READY) {
-		if (conn_throttle(c))
+		/* Throttled or blocked by a frame just handled. */
+		if (c->flags & (CONN_F_THROTTLED | CONN_F_BLOCKED))
 			return;
 		st = frame_read(in, c->max_frame, &env);
 		switch (st) {
@@ -457,21 +680,27 @@ conn_read(struct bufferevent *bev, void *arg)
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
-/* The output buffer drained: a closing connection shuts down. */
+/*
+ * The output buffer drained: a throttled connection (down to
+ * CONN_OUTPUT_LOW) gets the messages held for it, its blocked senders and
+ * its own reading resume; a closing one shuts down.
+ */
 static void
 conn_write(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
-
 	int		 unread = 0;
 
+	if (c->flags & CONN_F_SLOW)
+		return;
 	if (c->state != CONN_CLOSING && (c->flags & CONN_F_THROTTLED)) {
 		c->flags &= ~CONN_F_THROTTLED;
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		bufferevent_enable(bev, EV_READ);
-		log_debug("conn=%llu event=unthrottled",
-		    (unsigned long long)c->id);
-		conn_read(bev, c);	/* frames already buffered */
+		log_debug("conn=%llu event=unthrottled output=%zu",
+		    (unsigned long long)c->id,
+		    evbuffer_get_length(bufferevent_get_output(bev)));
+		conv_drained(c);	/* may throttle it again */
+		conn_reading(c);
 		return;
 	}
 	if (c->state != CONN_CLOSING ||
@@ -506,7 +735,8 @@ conn_tls_up(struct conn *c)
 		    SSL_get_cipher_name(ssl));
 	if (c->flags & CONN_F_OVER_LIMIT) {
 		conn_error(c, 0, ERR(TOO_MANY_CONNECTIONS), 1,
-		    "too many connections, try again later");
+		    "too many connections%s, try again later",
+		    (c->flags & CONN_F_OVER_ADDR) ? " from your address" : "");
 		return;
 	}
 	/* Hello may have arrived with the end of the handshake. */
@@ -535,7 +765,8 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 			conn_free(c, "write_timeout");	/* cannot send */
 		else if (c->state == CONN_READY) {
 			conn_error(c, 0, ERR(TIMEOUT), 1,
-			    "idle for %u seconds", conf.idle_timeout);
+			    "nothing received for %u ms; send Ping every %u s",
+			    conn_silence_ms(), conf.keepalive);
 		} else
 			conn_free(c, "timeout");
 		return;
@@ -574,6 +805,10 @@ conn_timer(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
+	if (c->flags & CONN_F_SLOW) {
+		conn_free(c, "slow_reader");
+		return;
+	}
 	switch (c->state) {
 	case CONN_TLS_HANDSHAKE:
 		conn_free(c, "handshake_timeout");
@@ -625,4 +860,5 @@ conn_free_all(void)
 
 	while ((c = TAILQ_FIRST(&conns)) != NULL)
 		conn_free(c, c->state == CONN_CLOSING ? c->reason : "shutdown");
+	map_clear(&conn_byaddr);
 }

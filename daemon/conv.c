@@ -20,6 +20,15 @@
  * A revoked supporter's conversations end at once (END_REVOKED), and at
  * shutdown every conversation ends with END_SHUTDOWN.
  *
+ * Backpressure: a relayed message is written to its receiver at once;
+ * if that takes the receiver's output over CONN_OUTPUT_HIGH (throttled),
+ * the sender's connection is blocked (not read) until the receiver drains
+ * to CONN_OUTPUT_LOW (conv_drained looks at its senders again).  A sender
+ * is also looked at again whenever a receiver of its leaves (conv_unlink),
+ * so none stays blocked on a connection that is gone.  Held messages sent
+ * in bulk (a resume) go out only as far as they fit under the mark; the
+ * side is pending meanwhile, and later messages queue behind them.
+ *
  * Log lines carry conversation ids and counts, never text, names or tags.
  */
 #include <stdio.h>
@@ -114,9 +123,12 @@ conv_send_matched(struct conv_side *s, int resumed)
 	conv_push(s, &env);
 }
 
-/* Send ChatMessage m to side s. */
-static void
-conv_send_msg(struct conv_side *s, const struct conv_msg *m)
+/*
+ * Send ChatMessage m to attached side s; with fit, only if it fits under
+ * CONN_OUTPUT_HIGH (conn_fits).  Returns 0, or -1 if it was not queued.
+ */
+static int
+conv_send_msg(struct conv_side *s, const struct conv_msg *m, int fit)
 {
 	Peerd__V1__ChatMessage	 cm = PEERD__V1__CHAT_MESSAGE__INIT;
 	Envelope		 env = PEERD__V1__ENVELOPE__INIT;
@@ -126,7 +138,56 @@ conv_send_msg(struct conv_side *s, const struct conv_msg *m)
 	cm.text = (char *)m->text;
 	env.body_case = BODY(CHAT_MESSAGE);
 	env.chat_message = &cm;
-	conv_push(s, &env);
+	if (fit && !conn_fits(s->c, frame_size(&env)))
+		return (-1);
+	return (conn_send(s->c, &env));
+}
+
+/*
+ * Send attached side s the held messages addressed to it above sent_seq,
+ * in order, as far as they fit under CONN_OUTPUT_HIGH; the rest wait
+ * (pending) for conv_drained.  A backlog (a resume) thus never passes
+ * the high-water mark, let alone max_output, however much is held.
+ */
+static void
+conv_flush(struct conv_side *s)
+{
+	struct conv_msg	*m;
+
+	if (s->c == NULL || !s->pending)
+		return;
+	TAILQ_FOREACH(m, &s->conv->held, entry) {
+		if (s->c->flags & CONN_F_THROTTLED)
+			return;
+		if (m->to != s->idx || m->seq <= s->sent_seq)
+			continue;
+		if (conv_send_msg(s, m, 1) != 0)
+			return;
+		s->sent_seq = m->seq;
+	}
+	s->pending = 0;
+}
+
+/*
+ * Relay the new held message m from sender connection c to side o.  It
+ * goes out at once (as what is read from one socket is written to the
+ * other in a proxy), unless older messages still wait for o, then in
+ * turn.  If o's output is now over CONN_OUTPUT_HIGH, c is not read until
+ * it drains: each sender puts at most one message past the mark.
+ */
+static void
+conv_relay(struct conn *c, struct conv_side *o, const struct conv_msg *m)
+{
+	if (o->c == NULL)
+		return;
+	if (o->pending)
+		conv_flush(o);
+	else if (conv_send_msg(o, m, 0) != 0)
+		o->pending = 1;
+	else
+		o->sent_seq = m->seq;
+	if (o->c != NULL && (o->c->flags & CONN_F_THROTTLED))
+		conn_block(c, o->c);
 }
 
 /* Tell side s that the other side dropped or came back. */
@@ -200,14 +261,22 @@ conv_link(struct conv_side *s, struct conn *c)
 	TAILQ_INSERT_TAIL(&c->convs, s, entry);
 }
 
-/* Unlink side s from its connection. */
+/*
+ * Unlink side s from its connection.  Its connection and the other side's
+ * may have been blocked by this conversation: look at them again.
+ */
 static void
 conv_unlink(struct conv_side *s)
 {
-	if (s->c == NULL)
+	struct conn	*c = s->c;
+
+	if (c == NULL)
 		return;
-	TAILQ_REMOVE(&s->c->convs, s, entry);
+	TAILQ_REMOVE(&c->convs, s, entry);
 	s->c = NULL;
+	s->pending = 0;
+	conn_unblock(c);
+	conn_unblock(conv_other(s)->c);
 }
 
 /*
@@ -362,7 +431,6 @@ void
 conv_attach(struct conv_side *s, struct conn *c, uint64_t last_seq)
 {
 	struct conv	*cv = s->conv;
-	struct conv_msg	*m;
 	struct conn	*old = s->c;
 
 	conv_unlink(s);
@@ -380,10 +448,9 @@ conv_attach(struct conv_side *s, struct conn *c, uint64_t last_seq)
 	    (unsigned long long)last_seq, (unsigned long long)cv->seq);
 	conv_send_matched(s, 1);
 	conv_ack(s, last_seq);
-	TAILQ_FOREACH(m, &cv->held, entry) {
-		if (m->to == s->idx && m->seq > last_seq)
-			conv_send_msg(s, m);
-	}
+	s->sent_seq = last_seq;
+	s->pending = 1;
+	conv_flush(s);
 	if (old == NULL)
 		conv_send_status(conv_other(s),
 		    PEERD__V1__PEER_STATE__PEER_RESUMED);
@@ -560,7 +627,7 @@ conv_chat_accept(struct conn *c, const Envelope *env)
 	stats.messages_relayed++;
 
 	conv_accepted(c, env->id, cv->id, cm->client_msg_id, m->seq);
-	conv_send_msg(o, m);
+	conv_relay(c, o, m);
 }
 
 /* ChatMessage: handle it, then wipe the unpacked text before it is freed. */
@@ -657,4 +724,34 @@ conv_report(struct conn *c, const Envelope *env)
 	    (unsigned long long)c->id, (unsigned long long)cv->id,
 	    s->idx == CONV_REQUESTER ? "requester" : "supporter");
 	conv_end(cv, PEERD__V1__END_REASON__END_REPORTED);
+}
+
+/* Return 1 if a receiver of c's messages is throttled, else 0. */
+int
+conv_receiver_full(struct conn *c)
+{
+	struct conv_side	*s;
+	struct conn		*rc;
+
+	TAILQ_FOREACH(s, &c->convs, entry) {
+		rc = conv_other(s)->c;
+		if (rc != NULL && (rc->flags & CONN_F_THROTTLED))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Connection c's output drained after a throttle: send it what waited,
+ * then let the senders blocked on it go (unless it filled up again).
+ */
+void
+conv_drained(struct conn *c)
+{
+	struct conv_side	*s;
+
+	TAILQ_FOREACH(s, &c->convs, entry)
+		conv_flush(s);
+	TAILQ_FOREACH(s, &c->convs, entry)
+		conn_unblock(conv_other(s)->c);
 }

@@ -54,6 +54,7 @@ main(int argc, char **argv)
 	char		*err;
 	int		 ch, check = 0, verbose = 0;
 
+	xmalloc_wipe_libevent();	/* before libevent allocates */
 	log_init(LOG_LVL_INFO);
 	while ((ch = getopt_long(argc, argv, "c:tvhV", longopts, NULL)) != -1) {
 		switch (ch) {

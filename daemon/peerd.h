@@ -86,6 +86,7 @@ char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
 int		 xasprintf(char **, const char *, ...) PRINTFLIKE(2, 3);
 int		 xvasprintf(char **, const char *, va_list) PRINTFLIKE(2, 0);
+void		 xmalloc_wipe_libevent(void);
 
 /* ---- config.c ---- */
 
@@ -117,6 +118,8 @@ struct config {
 	u_int		 max_text;
 	u_int		 max_tags;
 	u_int		 max_connections;
+	u_int		 max_connections_per_addr; /* IPv4 or IPv6 /64 */
+	u_int		 max_output;	/* bytes queued to one client */
 
 	u_int		 handshake_timeout;
 	u_int		 hello_timeout;
@@ -192,7 +195,9 @@ char		*tls_errors(char *, size_t);
 /* Counters for operators; never per person. */
 struct stats {
 	uint64_t	 accepted;
-	uint64_t	 refused;		/* over max_connections */
+	uint64_t	 refused;		/* closed at accept: far over
+						   max_connections or
+						   max_connections_per_addr */
 	uint64_t	 tls_failed;
 	uint64_t	 closed;
 	uint64_t	 frames_in;
@@ -232,8 +237,8 @@ void		 listener_stop(void);
  *
  *   TLS_HANDSHAKE --TLS up--> HELLO --Hello ok--> READY
  *        |                      |                   |
- *        | timeout, TLS error   | fatal Error       | fatal Error, idle,
- *        v                      v                   v   shutdown
+ *        | timeout, TLS error   | fatal Error       | fatal Error, silence
+ *        v                      v                   v   (keepalive), shutdown
  *      freed                 CLOSING <--------------+
  *                               | output flushed (or CONN_CLOSE_WAIT)
  *                               v
@@ -241,7 +246,16 @@ void		 listener_stop(void);
  *
  * Only conn_free releases a conn, and only the event, write and timer
  * callbacks call it, never a message handler: a handler that wants the
- * connection gone sends a fatal Error (conn_error) and returns.
+ * connection gone sends a fatal Error (conn_error) and returns.  A client
+ * whose output passes max_output (CONN_F_SLOW) is freed from its timer on
+ * the next turn of the loop; until then nothing more is queued to it.
+ *
+ * Backpressure: a connection whose output is over CONN_OUTPUT_HIGH is
+ * THROTTLED until it drains to CONN_OUTPUT_LOW: it is not read, and each
+ * sender that relays into it is BLOCKED (not read) until none of its
+ * receivers is throttled any more, or they are gone.  A backlog of held
+ * messages (a resume) is sent only as far as it fits under the mark
+ * (conn_fits), the rest as the output drains.
  */
 enum conn_state {
 	CONN_TLS_HANDSHAKE,
@@ -254,8 +268,11 @@ enum conn_state {
 #define CONN_CLOSE_WAIT		2	/* seconds to flush before closing */
 #define CONN_ADDR_MAX		64	/* bytes of "host:port" */
 #define CONN_OUTPUT_HIGH	(1024 * 1024) /* bytes queued to a client
-						 before we stop reading it */
+						 before we stop reading it
+						 and its senders */
 #define CONN_OUTPUT_LOW		(256 * 1024) /* bytes: resume reading */
+#define CONN_KEEPALIVE_SLACK	1000	/* ms a keepalive may be late, at
+					   least (else keepalive / 2) */
 #define CONN_CLIENT_MAX		(LOG_ESCAPE_MAX * 4 + 4) /* bytes, escaped
 						   Hello.client_name */
 
@@ -270,18 +287,27 @@ struct conn {
 	struct event		*timer;		/* handshake, hello, close */
 	size_t			 max_frame;	/* bytes, the limit now */
 	char			 addr[CONN_ADDR_MAX];
+	uint64_t		 addr_key;	/* its per-address count */
 	char			 client[CONN_CLIENT_MAX]; /* escaped */
 	time_t			 since;		/* accepted, monotonic s */
 	const char		*reason;	/* why it is closing */
 	int			 flags;
 #define CONN_F_TLS_UP		0x1	/* handshake done: may close_notify */
-#define CONN_F_OVER_LIMIT	0x2	/* accepted over max_connections */
+#define CONN_F_OVER_LIMIT	0x2	/* accepted over max_connections or
+					   max_connections_per_addr */
 #define CONN_F_WRITE_SHUT	0x4	/* close_notify and FIN sent */
-#define CONN_F_THROTTLED	0x8	/* not reading: output over the cap */
+#define CONN_F_THROTTLED	0x8	/* output over CONN_OUTPUT_HIGH, not
+					   yet down to CONN_OUTPUT_LOW: not
+					   read, not relayed to */
 #define CONN_F_REVOKED		0x10	/* credential revoked: its conversations
 					   end at once (set it before the
 					   fatal Error) */
 #define CONN_F_DETACHED		0x20	/* left its conversations and queue */
+#define CONN_F_OVER_ADDR	0x40	/* over the per-address limit */
+#define CONN_F_BLOCKED		0x80	/* not read: one of its receivers is
+					   THROTTLED */
+#define CONN_F_SLOW		0x100	/* output passed max_output: freed on
+					   the next turn of the loop */
 	uint64_t		 frames_in;
 	uint64_t		 frames_out;
 
@@ -311,9 +337,12 @@ void		 conn_free(struct conn *, const char *);
 int		 conn_send(struct conn *, const Envelope *);
 void		 conn_ok(struct conn *, uint64_t);
 size_t		 conn_backlog(struct conn *);
+int		 conn_fits(struct conn *, size_t);
 void		 conn_error(struct conn *, uint64_t, ErrorCode, int,
 		     const char *, ...) PRINTFLIKE(5, 6);
 void		 conn_ready(struct conn *, Role);
+void		 conn_block(struct conn *, struct conn *);
+void		 conn_unblock(struct conn *);
 void		 conn_shutdown_all(void);
 void		 conn_free_all(void);
 const char	*conn_state_name(enum conn_state);
@@ -476,7 +505,11 @@ struct conv_side {
 	uint64_t		 token_key;	/* resume.c index */
 	uint64_t		 last_client_msg_id; /* highest accepted */
 	uint64_t		 delivered;	/* highest seq to it, acked */
-	uint64_t		 to_seq;	/* highest seq sent its way */
+	uint64_t		 to_seq;	/* highest seq addressed to it */
+	uint64_t		 sent_seq;	/* highest seq queued to its
+						   connection */
+	int			 pending;	/* held messages above sent_seq
+						   wait for room in its output */
 	struct event		*grace;		/* runs while dropped */
 	TAILQ_ENTRY(conv_side)	 entry;		/* in c->convs */
 };
@@ -511,6 +544,8 @@ void		 conv_delivered(struct conn *, const Envelope *);
 void		 conv_typing(struct conn *, const Envelope *);
 void		 conv_end_request(struct conn *, const Envelope *);
 void		 conv_report(struct conn *, const Envelope *);
+int		 conv_receiver_full(struct conn *);
+void		 conv_drained(struct conn *);
 
 /* ---- resume.c ---- */
 

@@ -57,6 +57,10 @@ tls_ctx_new(char **errp)
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+	/* Wipe each record's plaintext (chat text) once it is read. */
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
+#endif
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 	/*
 	 * OpenSSL 3 reports a peer closing without close_notify as an error,

@@ -1,13 +1,18 @@
 /*
  * xmalloc.c -- allocation that cannot fail: out of memory is fatal, and
- * size arithmetic is checked for overflow before it is used.
+ * size arithmetic is checked for overflow before it is used.  Also the
+ * allocator handed to libevent, which wipes what it frees.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "peerd.h"
 
@@ -98,4 +103,55 @@ xasprintf(char **ret, const char *fmt, ...)
 	n = xvasprintf(ret, fmt, ap);
 	va_end(ap);
 	return (n);
+}
+
+/* Free a block libevent allocated, wiping all of it first. */
+static void
+xmalloc_wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	OPENSSL_cleanse(p, malloc_usable_size(p));
+	free(p);
+}
+
+/* Allocate for libevent. */
+static void *
+xmalloc_wipe_malloc(size_t size)
+{
+	return (malloc(size));
+}
+
+/* Resize for libevent: move to a new block so the old one is wiped. */
+static void *
+xmalloc_wipe_realloc(void *p, size_t size)
+{
+	void	*q;
+	size_t	 old;
+
+	if (p == NULL)
+		return (malloc(size));
+	if (size == 0) {
+		xmalloc_wipe_free(p);
+		return (NULL);
+	}
+	if ((q = malloc(size)) == NULL)
+		return (NULL);
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < size ? old : size);
+	xmalloc_wipe_free(p);
+	return (q);
+}
+
+/*
+ * Make libevent wipe every block it frees: its buffers carry the frames,
+ * chat text included, in and out of each connection, and a drained chain
+ * would otherwise go back to malloc with the text in it.  Call before
+ * anything else uses libevent.
+ */
+void
+xmalloc_wipe_libevent(void)
+{
+	event_set_mem_functions(xmalloc_wipe_malloc, xmalloc_wipe_realloc,
+	    xmalloc_wipe_free);
 }
