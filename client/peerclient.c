@@ -320,8 +320,13 @@ pc_keepalive_arm(struct peerclient *pc)
 	event_del(pc->ev_keepalive);
 	if (pc->state != PC_OPEN || pc->keepalive_s <= 0)
 		return;
-	tv.tv_sec = pc->keepalive_s;
-	tv.tv_usec = 0;
+	/*
+	 * Tick at half the interval: a tick that finds nothing sent since the
+	 * one before pings, so the server never sees more than one interval
+	 * of silence (peerd drops a client after 1.5).
+	 */
+	tv.tv_sec = pc->keepalive_s / 2;
+	tv.tv_usec = (pc->keepalive_s % 2) * 500000;
 	pc->sent_recently = 0;
 	event_add(pc->ev_keepalive, &tv);
 }
@@ -337,7 +342,7 @@ peerclient_set_keepalive(struct peerclient *pc, int seconds)
 	return (PEERCLIENT_OK);
 }
 
-/* Keepalive tick: Ping unless the application sent something meanwhile. */
+/* Keepalive tick: Ping unless anything was sent since the last tick. */
 static void
 pc_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {

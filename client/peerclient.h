@@ -177,7 +177,8 @@ int	peerclient_set_connect_timeout(struct peerclient *pc, int ms);
 
 /*
  * Send a Ping whenever nothing else was sent for seconds (0 turns it off),
- * so that peerd's idle timeout never ends a quiet connection.  By default
+ * so that peerd, which drops a client silent for 1.5 times its keepalive,
+ * never ends a quiet connection.  By default
  * keepalive is off until a Welcome arrives, then follows
  * Welcome.limits.keepalive_s; calling this turns that adjustment off.  The
  * pings take their ids from peerclient_next_id() and the Pongs answering
