@@ -26,14 +26,18 @@
  * there conn_read, frame_read, dispatch, the handlers, conn_write,
  * conn_event and conn_timer run unchanged.
  *
- * Time: clock_gettime is interposed so that the monotonic clocks
- * (libevent's timers, util_now, util_now_ms) run ahead by what the input
+ * Time: clock_gettime and time are interposed so that the monotonic
+ * clocks (libevent's timers, util_now, util_now_ms) and the wall clock
+ * time() gives (credential expiry, presence) run ahead by what the input
  * says: Hello, idle and close deadlines, offers, grace windows, the match
- * tick and the chat rate limit all come due.  Randomness (RAND_bytes,
- * wrapped) is a fixed stream, restarted per input, so a crash reproduces.
+ * tick, the chat rate limit and credential expiry all come due.  The
+ * monotonic lead only grows; the wall clock's is reset per input, so the
+ * prepared credentials stay valid.  libFuzzer's own clock (CLOCK_REALTIME)
+ * is left alone.  Randomness (RAND_bytes, wrapped) is a fixed stream,
+ * restarted per input, so a crash reproduces.
  *
  * Input: byte 0 turns configuration knobs (fz_knobs), then operations,
- * each an op byte (kind in bits 4-6, connection slot in bits 0-1, bit 3:
+ * each an op byte (kind in bits 4-7, connection slot in bits 0-1, bit 3:
  * do not run the loop afterwards, so frames pile up) and its arguments:
  *
  *   OPEN  p       new connection in the slot (the old one is closed); p:
@@ -49,6 +53,12 @@
  *   CLOSE         the client closes
  *   REVOKE k      prepared credential k's id is revoked (revoke_add)
  *   SHUTDOWN      conn_shutdown_all, as on SIGTERM
+ *   PAUSE         the client stops reading (again: starts); the server's
+ *                 socket buffer is small, so its output backs up
+ *   REPEAT n      the slot's last FRAME goes (n + 1) * 4 times more, its
+ *                 envelope id and client_msg_id counting up: floods, the
+ *                 held-message caps, backpressure
+ *   (kinds 10-15 are FRAME)
  *
  * Filling in ids: the harness reads all the server sends each client and
  * keeps the offer ids (Offer), conversation ids and resume tokens
@@ -96,6 +106,10 @@ SSL		*__wrap_tls_new_ssl(void);
 struct bufferevent *__wrap_bufferevent_openssl_socket_new(struct event_base *,
 		     evutil_socket_t, SSL *, enum bufferevent_ssl_state, int);
 int		 __wrap_RAND_bytes(unsigned char *, int);
+enum cred_status __wrap_cred_verify(const uint8_t *, size_t, EVP_PKEY *,
+		     uint64_t, struct cred_info *);
+enum cred_status __real_cred_verify(const uint8_t *, size_t, EVP_PKEY *,
+		     uint64_t, struct cred_info *);
 
 #define FZ_SLOTS	3	/* client connections at once */
 #define FZ_IDS		16	/* ids remembered per kind */
@@ -103,6 +117,8 @@ int		 __wrap_RAND_bytes(unsigned char *, int);
 #define FZ_PASSES	256	/* loop passes to settle, at most */
 #define FZ_WRITE_TRIES	64	/* loop passes a blocked write may wait */
 #define FZ_READ_BUF	16384	/* bytes read from a socket at once */
+#define FZ_SNDBUF	16384	/* bytes, the server end's socket buffer */
+#define FZ_REPEAT_UNIT	4	/* REPEAT n sends (n + 1) * this many */
 
 enum fz_kind {
 	FZ_OPEN,
@@ -112,7 +128,9 @@ enum fz_kind {
 	FZ_EOF,
 	FZ_CLOSE,
 	FZ_REVOKE,
-	FZ_SHUTDOWN
+	FZ_SHUTDOWN,
+	FZ_PAUSE,
+	FZ_REPEAT
 };
 
 /* OPEN's argument. */
@@ -127,6 +145,9 @@ struct fz_slot {
 	int		 fd;		/* -1: none */
 	struct evbuffer	*in;		/* server bytes not yet decoded */
 	int		 fatal;		/* a fatal Error came */
+	int		 paused;	/* not reading */
+	uint8_t		*last;		/* the last FRAME body, for REPEAT */
+	size_t		 lastlen;
 	uint64_t	 offers[FZ_IDS];
 	u_int		 noffers;
 	uint64_t	 convs[FZ_IDS];
@@ -134,7 +155,7 @@ struct fz_slot {
 };
 
 /* A credential made at start-up, signed with the fixture key. */
-struct fz_cred {
+struct fz_cred_def {
 	const char	*id;
 	const char	*name;
 	Role		 role;
@@ -142,24 +163,28 @@ struct fz_cred {
 	const char	*langs;
 	u_int		 capacity;
 	int		 from, to;	/* days from start-up */
-	uint8_t		 buf[CRED_MAX];
-	size_t		 len;
 };
 
-static struct fz_cred	 fz_creds[FZ_CREDS] = {
-	{ "sup-a", "Alex", ROLE_SUPPORTER, "lgbtq bme", "en fr", 2, -1, 30,
-	  { 0 }, 0 },
-	{ "sup-b", "Bo", ROLE_SUPPORTER, "faith", "en", 1, -1, 30, { 0 }, 0 },
-	{ "op-a", "Ops", ROLE_OPERATOR, "", "", 0, -1, 30, { 0 }, 0 },
-	{ "sup-a", "Alex again", ROLE_SUPPORTER, "youth", "de", 1, -1, 30,
-	  { 0 }, 0 },
-	{ "sup-c", "Cy", ROLE_SUPPORTER, "lgbtq youth neuro", "", 16, -1, 30,
-	  { 0 }, 0 },
-	{ "sup-old", "Old", ROLE_SUPPORTER, "", "en", 1, -40, -10, { 0 }, 0 },
-	{ "sup-new", "New", ROLE_SUPPORTER, "", "en", 1, 10, 40, { 0 }, 0 },
-	{ "sup-x", "Xe", ROLE_SUPPORTER, "lgbtq unlisted", "en", 1, -1, 30,
-	  { 0 }, 0 },
+static const struct fz_cred_def fz_cred_defs[FZ_CREDS] = {
+	{ "sup-a", "Alex", ROLE_SUPPORTER, "lgbtq bme", "en fr", 2, -1, 30 },
+	{ "sup-b", "Bo", ROLE_SUPPORTER, "faith", "en", 1, -1, 30 },
+	{ "op-a", "Ops", ROLE_OPERATOR, "", "", 0, -1, 30 },
+	{ "sup-a", "Alex again", ROLE_SUPPORTER, "youth", "de", 1, -1, 30 },
+	{ "sup-c", "Cy", ROLE_SUPPORTER, "lgbtq youth neuro", "", 16, -1, 30 },
+	{ "sup-old", "Old", ROLE_SUPPORTER, "", "en", 1, -40, -10 },
+	{ "sup-new", "New", ROLE_SUPPORTER, "", "en", 1, 10, 40 },
+	{ "sup-x", "Xe", ROLE_SUPPORTER, "lgbtq unlisted", "en", 1, -1, 30 },
 };
+
+/* A prepared credential and what cred_verify said of it at start-up. */
+struct fz_cred {
+	uint8_t			 buf[CRED_MAX];
+	size_t			 len;
+	enum cred_status	 status;
+	struct cred_info	 info;
+};
+
+static struct fz_cred	 fz_creds[FZ_CREDS];
 
 static const char	 fz_catalogue[] =
 	"tag lgbtq LGBTQ+ peers\n"
@@ -176,6 +201,7 @@ static struct config	 fz_defaults;	/* conf as loaded; its strings
 					   stay owned by conf */
 static uint64_t		 fz_rng;	/* RAND_bytes state */
 static volatile uint64_t fz_clock_ns;	/* ahead of the monotonic clock */
+static volatile time_t	 fz_wall_s;	/* ahead of time(), this input */
 
 static void	fz_fail(const char *) __attribute__((__noreturn__));
 
@@ -189,7 +215,7 @@ fz_fail(const char *what)
 
 /* ---- what the link replaces ---- */
 
-/* The monotonic clocks run fz_clock_ns ahead; the wall clock does not. */
+/* The monotonic clocks run fz_clock_ns ahead; CLOCK_REALTIME does not. */
 int
 clock_gettime(clockid_t id, struct timespec *ts)
 {
@@ -214,6 +240,24 @@ clock_gettime(clockid_t id, struct timespec *ts)
 	return (rc);
 }
 
+/* time() runs fz_wall_s ahead (peerd's wall clock; libFuzzer's is not). */
+time_t
+time(time_t *tp)
+{
+	static time_t	(*real)(time_t *);
+	time_t		  t;
+
+	if (real == NULL) {
+		real = (time_t (*)(time_t *))dlsym(RTLD_NEXT, "time");
+		if (real == NULL)
+			abort();
+	}
+	t = real(NULL) + fz_wall_s;
+	if (tp != NULL)
+		*tp = t;
+	return (t);
+}
+
 /* A fixed stream (splitmix64), restarted for every input. */
 int
 __wrap_RAND_bytes(unsigned char *buf, int num)
@@ -231,6 +275,32 @@ __wrap_RAND_bytes(unsigned char *buf, int num)
 		buf[i] = (uint8_t)(z >> (8 * (i % 8)));
 	}
 	return (1);
+}
+
+/*
+ * The prepared credentials get the answer the real cred_verify gave at
+ * start-up (their validity windows are days wide): the Ed25519 check was
+ * a quarter of the time of an input, and fuzz_credential fuzzes it.  Any
+ * other credential an input sends, or any after the wall clock moved,
+ * goes to the real one.
+ */
+enum cred_status
+__wrap_cred_verify(const uint8_t *buf, size_t len, EVP_PKEY *pub,
+    uint64_t now, struct cred_info *out)
+{
+	const struct fz_cred	*fc;
+	size_t			 i;
+
+	for (i = 0; i < FZ_CREDS; i++) {
+		fc = &fz_creds[i];
+		/* Once the wall clock moved, expiry is the real one's. */
+		if (fz_wall_s == 0 && fc->len != 0 && len == fc->len &&
+		    memcmp(buf, fc->buf, len) == 0) {
+			*out = fc->info;
+			return (fc->status);
+		}
+	}
+	return (__real_cred_verify(buf, len, pub, now, out));
 }
 
 /* An SSL for conn_new to hand over; never used for TLS. */
@@ -256,41 +326,45 @@ __wrap_bufferevent_openssl_socket_new(struct event_base *base,
 
 /* ---- setup ---- */
 
-/* Sign the prepared credentials with the fixture key. */
+/* Sign the prepared credentials with the fixture key; verify each once. */
 static void
 fz_make_creds(void)
 {
-	struct fz_cred		*fc;
-	struct cred_info	 ci;
-	const char		*why = NULL, *p;
-	time_t			 now = time(NULL);
-	size_t			 i, n;
+	const struct fz_cred_def	*d;
+	struct fz_cred			*fc;
+	struct cred_info		 ci;
+	const char			*why = NULL, *p;
+	time_t				 now = time(NULL);
+	size_t				 i, n;
 
 	for (i = 0; i < FZ_CREDS; i++) {
+		d = &fz_cred_defs[i];
 		fc = &fz_creds[i];
 		memset(&ci, 0, sizeof ci);
-		snprintf(ci.id, sizeof ci.id, "%s", fc->id);
-		snprintf(ci.name, sizeof ci.name, "%s", fc->name);
-		ci.role = fc->role;
-		for (p = fc->tags; *p != '\0'; p += n + (p[n] != '\0')) {
+		snprintf(ci.id, sizeof ci.id, "%s", d->id);
+		snprintf(ci.name, sizeof ci.name, "%s", d->name);
+		ci.role = d->role;
+		for (p = d->tags; *p != '\0'; p += n + (p[n] != '\0')) {
 			n = strcspn(p, " ");
 			snprintf(ci.tags[ci.ntags++], sizeof ci.tags[0],
 			    "%.*s", (int)n, p);
 		}
-		for (p = fc->langs; *p != '\0'; p += n + (p[n] != '\0')) {
+		for (p = d->langs; *p != '\0'; p += n + (p[n] != '\0')) {
 			n = strcspn(p, " ");
 			snprintf(ci.languages[ci.nlanguages++],
 			    sizeof ci.languages[0], "%.*s", (int)n, p);
 		}
-		ci.capacity = fc->capacity;
-		ci.issued_at = (uint64_t)(now + fc->from * (time_t)FIXTURE_DAY);
-		ci.not_after = (uint64_t)(now + fc->to * (time_t)FIXTURE_DAY);
+		ci.capacity = d->capacity;
+		ci.issued_at = (uint64_t)(now + d->from * (time_t)FIXTURE_DAY);
+		ci.not_after = (uint64_t)(now + d->to * (time_t)FIXTURE_DAY);
 		if (cred_sign(&ci, fixture_key(), fc->buf, sizeof fc->buf,
 		    &fc->len, &why) != CRED_OK) {
 			fprintf(stderr, "credential %zu: %s\n", i,
 			    why != NULL ? why : "sign failed");
 			fz_fail("cannot sign the prepared credentials");
 		}
+		fc->status = __real_cred_verify(fc->buf, fc->len,
+		    fixture_key(), (uint64_t)now, &fc->info);
 	}
 }
 
@@ -437,6 +511,7 @@ fz_hangup(struct fz_slot *s)
 {
 	close(s->fd);
 	s->fd = -1;
+	s->paused = 0;
 	evbuffer_drain(s->in, evbuffer_get_length(s->in));
 }
 
@@ -450,7 +525,7 @@ fz_drain(struct fz_slot *s)
 	ssize_t			 n;
 	int			 got = 0;
 
-	while (s->fd != -1) {
+	while (s->fd != -1 && !s->paused) {
 		n = read(s->fd, buf, sizeof buf);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -498,8 +573,11 @@ fz_settle(void)
 	}
 }
 
-/* Send len bytes from s's client end; a full socket waits for the loop. */
-static void
+/*
+ * Send len bytes from s's client end; a full socket waits for the loop.
+ * Returns 0, or -1 if the server stopped reading or is gone.
+ */
+static int
 fz_send(struct fz_slot *s, const void *buf, size_t len)
 {
 	const uint8_t	*p = buf;
@@ -512,31 +590,38 @@ fz_send(struct fz_slot *s, const void *buf, size_t len)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (++tries > FZ_WRITE_TRIES)
-				return;	/* the server stopped reading */
+				return (-1);	/* the server stopped reading */
 			fz_settle();
 			continue;
 		}
 		if (n <= 0)
-			return;	/* the server is gone: fz_drain will see */
+			return (-1);	/* gone: fz_drain will see */
 		p += n;
 		len -= (size_t)n;
 	}
+	return (len == 0 ? 0 : -1);
 }
 
-/* Frame env and send it; an envelope that packs to nothing as length 0. */
-static void
+/*
+ * Frame env and send it; an envelope that packs to nothing goes as length
+ * 0.  Returns as fz_send.
+ */
+static int
 fz_send_env(struct fz_slot *s, const Envelope *env)
 {
 	static const uint8_t	 empty[FRAME_HEADER];
 	struct evbuffer		*eb;
+	int			 rc;
 
 	if ((eb = evbuffer_new()) == NULL)
 		fz_fail("evbuffer_new");
 	if (frame_write(eb, env, FRAME_MAX_HARD) == 0)
-		fz_send(s, evbuffer_pullup(eb, -1), evbuffer_get_length(eb));
+		rc = fz_send(s, evbuffer_pullup(eb, -1),
+		    evbuffer_get_length(eb));
 	else
-		fz_send(s, empty, sizeof empty);
+		rc = fz_send(s, empty, sizeof empty);
 	evbuffer_free(eb);
+	return (rc);
 }
 
 /* Close s's client end (the server sees EOF). */
@@ -592,7 +677,7 @@ fz_hello(struct fz_slot *s, u_int p)
 	env.id = 1;
 	env.body_case = BODY(HELLO);
 	env.hello = &h;
-	fz_send_env(s, &env);
+	(void)fz_send_env(s, &env);
 }
 
 /* OPEN: a new connection through conn_new, as the listener makes one. */
@@ -601,7 +686,7 @@ fz_open(struct fz_slot *s, u_int slot, u_int p)
 {
 	struct sockaddr_in	 sin;
 	struct conn		*c;
-	int			 sv[2];
+	int			 sv[2], sndbuf = FZ_SNDBUF;
 
 	fz_close(s);
 	s->fatal = 0;
@@ -609,6 +694,10 @@ fz_open(struct fz_slot *s, u_int slot, u_int p)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0, sv) != 0)
 		fz_fail("socketpair");
+	/* A small buffer: a client that does not read backs the server up. */
+	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof sndbuf) != 0)
+		fz_fail("SO_SNDBUF");
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)(40000 + slot));
@@ -721,28 +810,70 @@ fz_frame(struct fz_slot *s, const uint8_t *body, size_t len)
 	Envelope	*env;
 	uint8_t		 hdr[FRAME_HEADER];
 
+	free(s->last);
+	s->last = NULL;
+	if ((s->lastlen = len) != 0) {
+		if ((s->last = malloc(len)) == NULL)
+			fz_fail("out of memory");
+		memcpy(s->last, body, len);
+	}
+
 	if ((env = peerd__v1__envelope__unpack(NULL, len, body)) == NULL) {
 		hdr[0] = (uint8_t)(len >> 24);
 		hdr[1] = (uint8_t)(len >> 16);
 		hdr[2] = (uint8_t)(len >> 8);
 		hdr[3] = (uint8_t)len;
-		fz_send(s, hdr, sizeof hdr);
-		fz_send(s, body, len);
+		if (fz_send(s, hdr, sizeof hdr) == 0)
+			(void)fz_send(s, body, len);
 		return;
 	}
 	fz_patch(s, env);
-	fz_send_env(s, env);
+	(void)fz_send_env(s, env);
 	frame_free(env);
 }
 
-/* TICK: t < 128 moves t * 100 ms, else (t - 128) * 4 s (up to 8.5 min). */
+/* REPEAT: the last FRAME again, its ids counting up. */
+static void
+fz_repeat(struct fz_slot *s, uint8_t n)
+{
+	Envelope	*env;
+	u_int		 i, count = ((u_int)n + 1) * FZ_REPEAT_UNIT;
+
+	if (s->last == NULL || (env = peerd__v1__envelope__unpack(NULL,
+	    s->lastlen, s->last)) == NULL)
+		return;
+	fz_patch(s, env);
+	for (i = 0; i < count && s->fd != -1; i++) {
+		env->id++;
+		if (env->body_case == BODY(CHAT_MESSAGE) &&
+		    env->chat_message != NULL)
+			env->chat_message->client_msg_id++;
+		if (fz_send_env(s, env) != 0)
+			break;
+		if (i % 64 == 63)
+			fz_settle();
+	}
+	frame_free(env);
+}
+
+/*
+ * TICK: t < 128 moves the clocks t * 100 ms (up to 12.7 s), t < 240
+ * (t - 127) * 5 s (up to 565 s), else (t - 239) * 3 days (up to 48 days:
+ * past a credential's not_after).
+ */
 static void
 fz_tick(uint8_t t)
 {
 	uint64_t	ms;
 
-	ms = t < 128 ? (uint64_t)t * 100 : (uint64_t)(t - 128) * 4000;
+	if (t < 128)
+		ms = (uint64_t)t * 100;
+	else if (t < 240)
+		ms = (uint64_t)(t - 127) * 5000;
+	else
+		ms = (uint64_t)(t - 239) * 3 * FIXTURE_DAY * 1000;
 	fz_clock_ns += ms * 1000000;
+	fz_wall_s += (time_t)(ms / 1000);
 	fz_settle();
 }
 
@@ -755,9 +886,11 @@ fz_begin(uint8_t knobs)
 	size_t	i;
 
 	fz_rng = 0x7065657264ULL;
+	fz_wall_s = 0;
 	fz_ntokens = 0;
 	for (i = 0; i < FZ_SLOTS; i++) {
 		fz_slots[i].fatal = 0;
+		fz_slots[i].paused = 0;
 		fz_slots[i].noffers = fz_slots[i].nconvs = 0;
 	}
 	fz_knobs(knobs);
@@ -775,6 +908,9 @@ fz_end(void)
 	for (i = 0; i < FZ_SLOTS; i++) {
 		if (fz_slots[i].fd != -1)
 			fz_hangup(&fz_slots[i]);
+		free(fz_slots[i].last);
+		fz_slots[i].last = NULL;
+		fz_slots[i].lastlen = 0;
 	}
 	fz_settle();		/* the EOFs arrive: conn_event frees */
 	conn_free_all();
@@ -803,7 +939,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t	*p = data, *end = data + size;
 	struct fz_slot	*s;
 	size_t		 n;
-	u_int		 slot;
+	u_int		 slot, kind;
 	uint8_t		 op, arg;
 
 	if (size < 1)
@@ -813,7 +949,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		op = *p++;
 		slot = (op & 3) % FZ_SLOTS;
 		s = &fz_slots[slot];
-		switch ((enum fz_kind)((op >> 4) & 7)) {
+		kind = op >> 4;
+		if (kind > FZ_REPEAT)
+			kind = FZ_FRAME;
+		switch ((enum fz_kind)kind) {
 		case FZ_OPEN:
 			arg = p < end ? *p++ : 0;
 			fz_open(s, slot, arg);
@@ -829,8 +968,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				n = (size_t)(end - p);
 			if (s->fd == -1)
 				fz_open(s, slot, 0);
-			if (((op >> 4) & 7) == FZ_DATA)
-				fz_send(s, p, n);
+			if (kind == FZ_DATA)
+				(void)fz_send(s, p, n);
 			else
 				fz_frame(s, p, n);
 			p += n;
@@ -847,10 +986,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case FZ_REVOKE:
 			arg = p < end ? *p++ : 0;
-			(void)revoke_add(fz_creds[arg % FZ_CREDS].id);
+			(void)revoke_add(fz_cred_defs[arg % FZ_CREDS].id);
 			break;
 		case FZ_SHUTDOWN:
 			conn_shutdown_all();
+			break;
+		case FZ_PAUSE:
+			s->paused = !s->paused;
+			break;
+		case FZ_REPEAT:
+			fz_repeat(s, p < end ? *p++ : 0);
 			break;
 		}
 		if (!(op & 0x08))

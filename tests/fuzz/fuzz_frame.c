@@ -15,7 +15,11 @@
  * first status that closes a connection.  Checked: both paths agree on
  * every frame and on where they stop; NEED_MORE consumes nothing; every
  * decoded envelope encodes again (frame_encode and frame_write give the
- * same bytes) and decodes to the same encoding.
+ * same bytes) and decodes to the same encoding -- unless it holds an
+ * unknown field numbered 0: protobuf-c 1.4 accepts that tag when it is
+ * written in more than one byte, keeps it, packs it in one byte and then
+ * refuses its own output.  peerd never sends a client's bytes on, so only
+ * the round trip is skipped for those.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +63,45 @@ fz_fail(const char *what)
 	abort();
 }
 
+/* Return whether m or a message inside it kept an unknown field 0. */
+static int
+fz_has_field0(const ProtobufCMessage *m)
+{
+	const ProtobufCFieldDescriptor	*f;
+	const ProtobufCMessage		*sub, *const *subs;
+	size_t				 i, j, n;
+
+	for (i = 0; i < m->n_unknown_fields; i++) {
+		if (m->unknown_fields[i].tag == 0)
+			return (1);
+	}
+	for (i = 0; i < m->descriptor->n_fields; i++) {
+		f = &m->descriptor->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)((const char *)m +
+			    f->quantifier_offset);
+			subs = *(const ProtobufCMessage *const *const *)
+			    ((const char *)m + f->offset);
+			for (j = 0; j < n; j++) {
+				if (fz_has_field0(subs[j]))
+					return (1);
+			}
+			continue;
+		}
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)((const char *)m +
+		    f->quantifier_offset) != f->id)
+			continue;
+		sub = *(const ProtobufCMessage *const *)((const char *)m +
+		    f->offset);
+		if (sub != NULL && fz_has_field0(sub))
+			return (1);
+	}
+	return (0);
+}
+
 /* Encode env again, decode that, encode again: the bytes must agree. */
 static void
 fz_roundtrip(const Envelope *env)
@@ -74,6 +117,8 @@ fz_roundtrip(const Envelope *env)
 			fz_fail("empty envelope encoded");
 		return;
 	}
+	if (fz_has_field0(&env->base))
+		return;
 	n = frame_size(env);
 	if ((a = malloc(n)) == NULL || (b = malloc(n)) == NULL)
 		fz_fail("out of memory");

@@ -593,6 +593,8 @@ gen_config_seeds(void)
 #define K_CLOSE		5
 #define K_REVOKE	6
 #define K_SHUTDOWN	7
+#define K_PAUSE		8
+#define K_REPEAT	9
 #define NOSETTLE	0x08
 
 /* OPEN arguments. */
@@ -664,6 +666,7 @@ gen_dispatch_seeds(void)
 	struct gen	g;
 	Envelope	env;
 	uint8_t		cred[CRED_MAX], slot;
+	char		big[2049];
 	size_t		n;
 
 	/* Hello sent by the input as raw bytes, then a few requests. */
@@ -846,6 +849,44 @@ gen_dispatch_seeds(void)
 	env_hello(&env, ROLE_REQUESTER, NULL, 0, 0);
 	gen_op_env(&g, 0, &env, 0);
 	gen_write(&g, "dispatch", "bad-frames");
+
+	/*
+	 * Backpressure: the supporter stops reading while the requester
+	 * floods it; the supporter acknowledges without reading, so more
+	 * is relayed than the held cap; then it reads again.
+	 */
+	gen_matched(&g, 0);
+	gen_byte(&g, OP(K_PAUSE, SLOT_SUP));
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	env_chat(&env, 1, 1, big);
+	gen_op_env(&g, SLOT_REQ, &env, 0);
+	gen_op(&g, OP(K_REPEAT, SLOT_REQ), 127);
+	env_delivered(&env, 1, 100000);
+	gen_op_env(&g, SLOT_SUP, &env, 0);
+	gen_op(&g, OP(K_REPEAT, SLOT_REQ), 127);
+	env_typing(&env, 1);
+	gen_op_env(&g, SLOT_REQ, &env, 0);
+	gen_byte(&g, OP(K_PAUSE, SLOT_SUP));
+	gen_op(&g, OP(K_TICK, 0), 10);
+	gen_write(&g, "dispatch", "backpressure");
+
+	/* A client that only sends: a Ping flood it never reads. */
+	gen_start(&g);
+	gen_byte(&g, 0);
+	gen_op(&g, OP(K_OPEN, SLOT_OTHER), P_OP | P_READY | P_CRED(2));
+	gen_byte(&g, OP(K_PAUSE, SLOT_OTHER));
+	env_stats(&env);
+	gen_op_env(&g, SLOT_OTHER, &env, 0);
+	gen_op(&g, OP(K_REPEAT, SLOT_OTHER), 255);
+	gen_op(&g, OP(K_TICK, 0), 128 + 70);
+	gen_write(&g, "dispatch", "flood");
+
+	/* A supporter whose credential runs out while it is connected. */
+	gen_matched(&g, 0);
+	gen_op(&g, OP(K_TICK, 0), 250);
+	gen_op(&g, OP(K_OPEN, SLOT_OTHER), P_SUP | P_READY | P_CRED(1));
+	gen_write(&g, "dispatch", "expiry");
 }
 
 int
