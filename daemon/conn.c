@@ -639,6 +639,44 @@ conn_close(struct conn *c, const char *reason)
 		conn_shutdown_write(c);
 }
 
+/*
+ * Take one frame off the front of in and unpack it with the wiping
+ * allocator (free it with conn_frame_free: every field a client sent,
+ * chat text included, is wiped then, dispatched or refused).  Statuses as
+ * frame_read().
+ */
+static enum frame_status
+conn_frame_read(struct evbuffer *in, size_t max, Envelope **env)
+{
+	uint8_t			 hdr[FRAME_HEADER];
+	enum frame_status	 st;
+	unsigned char		*p;
+	uint32_t		 n;
+
+	*env = NULL;
+	if (evbuffer_copyout(in, hdr, sizeof hdr) != (ev_ssize_t)sizeof hdr)
+		return (FRAME_NEED_MORE);
+	if ((st = frame_header_check(hdr, sizeof hdr, max, &n)) != FRAME_OK)
+		return (st);
+	if (evbuffer_get_length(in) - FRAME_HEADER < n)
+		return (FRAME_NEED_MORE);
+	/* The whole frame is here and n <= max: the copy is bounded. */
+	if ((p = evbuffer_pullup(in, FRAME_HEADER + (ev_ssize_t)n)) == NULL)
+		return (FRAME_BAD);
+	*env = peerd__v1__envelope__unpack(&xmalloc_wipe_pb, n,
+	    p + FRAME_HEADER);
+	evbuffer_drain(in, FRAME_HEADER + (size_t)n);
+	return (*env == NULL ? FRAME_BAD : FRAME_OK);
+}
+
+/* Free an envelope from conn_frame_read, wiping what the client sent. */
+static void
+conn_frame_free(Envelope *env)
+{
+	if (env != NULL)
+		peerd__v1__envelope__free_unpacked(env, &xmalloc_wipe_pb);
+}
+
 /* Read and dispatch every whole frame in the input buffer. */
 static void
 conn_read(struct bufferevent *bev, void *arg)
@@ -654,7 +692,7 @@ conn_read(struct bufferevent *bev, void *arg)
 		/* Throttled or blocked by a frame just handled. */
 		if (c->flags & (CONN_F_THROTTLED | CONN_F_BLOCKED))
 			return;
-		st = frame_read(in, c->max_frame, &env);
+		st = conn_frame_read(in, c->max_frame, &env);
 		switch (st) {
 		case FRAME_NEED_MORE:
 			return;
@@ -662,7 +700,7 @@ conn_read(struct bufferevent *bev, void *arg)
 			c->frames_in++;
 			stats.frames_in++;
 			dispatch(c, env);
-			frame_free(env);
+			conn_frame_free(env);
 			break;
 		case FRAME_EMPTY:
 		case FRAME_TOO_LARGE:

@@ -87,6 +87,7 @@ char		*xstrndup(const char *, size_t);
 int		 xasprintf(char **, const char *, ...) PRINTFLIKE(2, 3);
 int		 xvasprintf(char **, const char *, va_list) PRINTFLIKE(2, 0);
 void		 xmalloc_wipe_libevent(void);
+extern ProtobufCAllocator xmalloc_wipe_pb;	/* wipes what it frees */
 
 /* ---- config.c ---- */
 

@@ -143,6 +143,31 @@ xmalloc_wipe_realloc(void *p, size_t size)
 	return (q);
 }
 
+/* protobuf-c's allocator, as malloc. */
+static void *
+xmalloc_pb_alloc(void *data, size_t size)
+{
+	(void)data;
+	return (malloc(size));
+}
+
+/* protobuf-c's free, wiping the block first. */
+static void
+xmalloc_pb_free(void *data, void *p)
+{
+	(void)data;
+	xmalloc_wipe_free(p);
+}
+
+/*
+ * Unpack client frames with this allocator and free them with it: every
+ * string and byte field a client sent (chat text, credentials, resume
+ * tokens) is wiped when the envelope is freed, whichever path it took.
+ */
+ProtobufCAllocator	 xmalloc_wipe_pb = {
+	xmalloc_pb_alloc, xmalloc_pb_free, NULL
+};
+
 /*
  * Make libevent wipe every block it frees: its buffers carry the frames,
  * chat text included, in and out of each connection, and a drained chain
