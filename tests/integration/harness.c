@@ -332,7 +332,6 @@ harness_kill(pid_t *pid, int *status)
 	if (*pid == -1)
 		return (0);
 	kill(*pid, SIGTERM);
-	kill(*pid, SIGCONT);		/* a test may have stopped it */
 	if (harness_reap(pid, status, HARNESS_STOP_MS) == 0)
 		return (0);
 	fprintf(stderr, "harness: pid %ld ignored SIGTERM; SIGKILL\n",

@@ -153,9 +153,8 @@ int		 harness_peerd_wait(struct harness *h, int timeout_ms);
 int		 harness_peerd_alive(struct harness *h);
 
 /*
- * Stop peerd: SIGTERM (and SIGCONT, in case it was stopped), SIGKILL after
- * HARNESS_STOP_MS.  A peerd that then does not exit 0 makes the run
- * unclean (h->unclean).  Returns 0 or -1.
+ * Stop peerd: SIGTERM, SIGKILL after HARNESS_STOP_MS.  A peerd that then
+ * does not exit 0 makes the run unclean (h->unclean).  Returns 0 or -1.
  */
 int		 harness_peerd_stop(struct harness *h);
 
