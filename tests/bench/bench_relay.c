@@ -235,9 +235,9 @@ bench_options(int argc, char **argv)
 	const char	*e;
 	int		 ch, which = SC_ALL, deadline = BENCH_DEADLINE_S;
 
-	bench.seconds = 5;
+	bench.seconds = 3;
 	bench.warmup = 1;
-	bench.rounds = 3;
+	bench.rounds = 5;
 	bench.pairs = 64;
 	bench.window = 64;
 	bench.sizes[0] = 512;
@@ -365,7 +365,8 @@ bench_header(int which, long nofile)
 	printf("\n# machine cpus=%ld loadavg=%.2f nofile=%ld peerd=%s "
 	    "max_connections_per_addr=%s\n", sysconf(_SC_NPROCESSORS_ONLN),
 	    load, nofile, bench.peerd_bin,
-	    bench.peerd_per_addr > 0 ? "set" : "unknown_to_peerd");
+	    srv_peerd_option_max("max_connections_per_addr") > 0 ? "set" :
+	    "unknown_to_peerd");
 	fflush(stdout);
 }
 
@@ -438,7 +439,10 @@ main(int argc, char **argv)
 		return (1);
 	}
 	ep_text_init();
-	srv_probe_peerd();
+	if (srv_probe_peerd() == -1) {
+		proc_tmpdir_remove();
+		return (1);
+	}
 	bench_header(which, nofile);
 
 	/* Testbeds for relay, latency and presence: pairs kept up. */

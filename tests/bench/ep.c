@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "frame.h"
 #include "peerclient.h"
@@ -23,6 +24,7 @@
 
 #define EP_ERRORS_SHOWN	5	/* peerd Error frames printed, at most */
 #define EP_CLIENT_NAME	"bench_relay/0.1"
+#define EP_KEEPALIVE_S	30	/* seconds, when Welcome names none */
 
 struct ep_stats	 ep_stats;
 
@@ -106,6 +108,9 @@ ep_open(struct ep *ep, int port)
 void
 ep_close(struct ep *ep)
 {
+	if (ep->ev_ping != NULL)
+		event_free(ep->ev_ping);
+	ep->ev_ping = NULL;
 	tconn_close(&ep->tc);
 	ep->state = EP_CLOSED;
 }
@@ -119,7 +124,46 @@ ep_frame(struct ep *ep, Envelope *env)
 	if (out == NULL || ep->state == EP_CLOSED)
 		return (-1);
 	env->id = ++ep->next_id;
+	ep->last_send_ns = loop_now_ns();
 	return (frame_write(out, env, LOAD_FRAME_MAX));
+}
+
+/*
+ * Keepalive timer, every half keepalive: Ping if nothing else went out
+ * meanwhile (peerd drops a client silent for 1.5 keepalives), as
+ * libpeerclient does.
+ */
+static void
+ep_ping(evutil_socket_t fd, short what, void *arg)
+{
+	Peerd__V1__Ping	 ping = PEERD__V1__PING__INIT;
+	Envelope	 env = PEERD__V1__ENVELOPE__INIT;
+	struct ep	*ep = arg;
+	int64_t		 half = (int64_t)ep->keepalive_s * 500000000;
+
+	(void)fd;
+	(void)what;
+	if (loop_now_ns() - ep->last_send_ns < half)
+		return;
+	env.body_case = PEERD__V1__ENVELOPE__BODY_PING;
+	env.ping = &ping;
+	(void)ep_frame(ep, &env);
+}
+
+/* Arm the keepalive after Welcome. */
+static void
+ep_keepalive_start(struct ep *ep, const Peerd__V1__Welcome *w)
+{
+	struct timeval	tv;
+
+	ep->keepalive_s = w->limits != NULL && w->limits->keepalive_s > 0 ?
+	    (int)w->limits->keepalive_s : EP_KEEPALIVE_S;
+	tv.tv_sec = ep->keepalive_s / 2;
+	tv.tv_usec = (ep->keepalive_s % 2) * 500000;
+	if (ep->ev_ping == NULL &&
+	    (ep->ev_ping = event_new(loop_base, -1, EV_PERSIST, ep_ping,
+	    ep)) != NULL)
+		event_add(ep->ev_ping, &tv);
 }
 
 /* TLS is up: say Hello, or CONNECT. */
@@ -146,6 +190,9 @@ ep_lost(struct tconn *t, const char *why)
 {
 	struct ep	*ep = t->arg;
 
+	if (ep->ev_ping != NULL)
+		event_free(ep->ev_ping);
+	ep->ev_ping = NULL;
 	ep->state = EP_CLOSED;
 	ep_stats.closed++;
 	snprintf(ep_stats.last_close, sizeof ep_stats.last_close, "%s",
@@ -181,6 +228,7 @@ ep_peerd_envelope(struct ep *ep, const Envelope *env)
 	switch (env->body_case) {
 	case PEERD__V1__ENVELOPE__BODY_WELCOME:
 		ep->state = EP_READY;
+		ep_keepalive_start(ep, env->welcome);
 		if (ep->ops->ready != NULL)
 			ep->ops->ready(ep);
 		break;

@@ -67,8 +67,6 @@ struct bench {
 	char		 key[LOAD_PATH];
 	char		 pub[LOAD_PATH];	/* signing public key */
 	char		 secret[LOAD_PATH];	/* requester secret */
-	int		 peerd_per_addr;	/* peerd knows
-						   max_connections_per_addr */
 
 	/* what to run */
 	double		 seconds;	/* measured window of a timed round */
@@ -176,8 +174,10 @@ long		 srv_rss_kb(const struct srv *);
 int		 srv_check(struct srv *);
 /* Redis INFO stats total_commands_processed into *n.  Returns 0 or -1. */
 int		 srv_redis_commands(const struct srv *, uint64_t *n);
-/* Probe whether peerd accepts max_connections_per_addr.  Sets bench. */
-void		 srv_probe_peerd(void);
+/* Read peerd's option table (peerd --help).  Returns 0 or -1. */
+int		 srv_probe_peerd(void);
+/* Return the largest value peerd allows for option name, 0 if unknown. */
+long		 srv_peerd_option_max(const char *name);
 
 /* ---- creds.c ---- */
 
@@ -269,6 +269,9 @@ struct ep {
 	uint64_t		 seq_out;	/* last seq stamped on ours */
 	uint64_t		 delivered;	/* last Delivered seen for ours */
 	int			 auto_accept;	/* supporter: accept offers */
+	struct event		*ev_ping;	/* keepalive while READY */
+	int64_t			 last_send_ns;
+	int			 keepalive_s;	/* Welcome.limits.keepalive_s */
 
 	/* MQTT */
 	char			 client_id[32];

@@ -21,6 +21,7 @@
 #define SRV_TRIES	3	/* starts on fresh ports, at most */
 #define SRV_INFO_MAX	(64 * 1024)	/* bytes of a Redis INFO reply */
 #define SRV_LOG_LINES	30	/* log lines shown when a server fails */
+#define SRV_MAX_OUTPUT	(64L << 20) /* bytes, peerd's max_output here */
 
 /*
  * peerd's limits raised past anything the benchmark reaches: chat rate and
@@ -101,6 +102,7 @@ static int
 srv_peerd_conf(struct srv *s)
 {
 	FILE	*f;
+	long	 max;
 
 	if ((f = fopen(s->conf, "w")) == NULL)
 		return (-1);
@@ -118,9 +120,12 @@ srv_peerd_conf(struct srv *s)
 	    "%s",
 	    s->port, s->admin_port, bench.cert, bench.key, s->redis_port,
 	    bench.pub, bench.secret, srv_peerd_limits);
-	if (bench.peerd_per_addr > 0)
-		fprintf(f, "max_connections_per_addr %d\n",
-		    bench.peerd_per_addr);
+	/* Limits newer than the bench: set when this peerd has them. */
+	if ((max = srv_peerd_option_max("max_connections_per_addr")) > 0)
+		fprintf(f, "max_connections_per_addr %ld\n", max);
+	if ((max = srv_peerd_option_max("max_output")) > 0)
+		fprintf(f, "max_output %ld\n", max < SRV_MAX_OUTPUT ? max :
+		    SRV_MAX_OUTPUT);
 	return (srv_close_file(f));
 }
 
@@ -165,7 +170,8 @@ srv_spawn(struct srv *s)
 	char	*ssrv[] = { (char *)bench.openssl_bin, (char *)"s_server",
 		    (char *)"-accept", accept, (char *)"-cert", bench.cert,
 		    (char *)"-key", bench.key, (char *)"-tls1_3",
-		    (char *)"-quiet", NULL };
+		    (char *)"-quiet", (char *)"-no-CAfile", (char *)"-no-CApath",
+		    (char *)"-no-CAstore", NULL };
 
 	switch (s->kind) {
 	case SRV_PEERD:
@@ -322,27 +328,53 @@ out:
 	return (rc);
 }
 
-void
+/* peerd's option table, from peerd --help. */
+static char	*srv_peerd_help;
+
+int
 srv_probe_peerd(void)
 {
-	char	 path[LOAD_PATH], line[512], *p;
+	char	 path[LOAD_PATH];
 	char	*argv[] = { (char *)bench.peerd_bin, (char *)"--help", NULL };
 	FILE	*f;
-	long	 max;
+	long	 len;
 
-	bench.peerd_per_addr = 0;
 	if (proc_path(path, "peerd-help.txt") == -1 ||
-	    proc_run(argv, path, 10000) != 0 || (f = fopen(path, "r")) == NULL)
-		return;
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strstr(line, "max_connections_per_addr") == NULL)
-			continue;
-		/* "... [default] (min..max)": take the maximum. */
-		max = 1000000;
-		if ((p = strstr(line, "..")) != NULL)
-			max = strtol(p + 2, NULL, 10);
-		bench.peerd_per_addr = max > 1000000 ? 1000000 :
-		    (max > 0 ? (int)max : 1000000);
+	    proc_run(argv, path, 10000) != 0 ||
+	    (f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "bench: %s --help failed\n", bench.peerd_bin);
+		return (-1);
+	}
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	if (len <= 0 || (srv_peerd_help = calloc(1, (size_t)len + 1)) == NULL ||
+	    fread(srv_peerd_help, 1, (size_t)len, f) != (size_t)len) {
+		fclose(f);
+		return (-1);
 	}
 	fclose(f);
+	return (0);
+}
+
+long
+srv_peerd_option_max(const char *name)
+{
+	const char	*p, *eol, *dots;
+	size_t		 len = strlen(name);
+
+	/* Lines read "  NAME  help [default] (min..max)". */
+	for (p = srv_peerd_help; p != NULL && (p = strstr(p, name)) != NULL;
+	    p += len) {
+		if (p == srv_peerd_help || p[-1] != ' ' || p[len] != ' ')
+			continue;
+		if ((eol = strchr(p, '\n')) == NULL)
+			eol = p + strlen(p);
+		for (dots = p; (dots = strstr(dots, "..")) != NULL &&
+		    dots < eol; dots += 2)
+			if (dots[2] >= '0' && dots[2] <= '9')
+				return (strtol(dots + 2, NULL, 10));
+		return (0);
+	}
+	return (0);
 }
