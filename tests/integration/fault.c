@@ -24,11 +24,11 @@
 #include "frame.h"
 #include "people.h"
 
-#define FAULT_BURST_MAX	256		/* messages pipelined at once */
-#define FAULT_SPIN_ID	UINT64_MAX	/* an envelope id never used */
-#define FAULT_REDIS_S	2		/* seconds, Redis connect and reply */
-#define FAULT_REPLY_MAX	256		/* array elements formatted */
-#define FAULT_READ_MAX	16384		/* bytes read from TLS at a time */
+#define FAULT_BURST_MAX	256	/* messages pipelined at once */
+#define FAULT_SPIN_ID	UINT64_MAX /* an envelope id never used */
+#define FAULT_REDIS_S	2	/* seconds, Redis connect and reply */
+#define FAULT_REPLY_MAX	256	/* array elements formatted */
+#define FAULT_READ_MAX	16384	/* bytes read from TLS at a time */
 
 /* ---- one direction ------------------------------------------------------ */
 
@@ -106,7 +106,7 @@ fault_dir_check(const struct fault_dir *d, const char *label)
 		    d->got[i].text))
 			alien++;
 		else if (i >= d->nsent || d->got[i].seq != d->sent[i].seq)
-			misplaced++;	/* after a loss or a copy, or reordered */
+			misplaced++;	/* after a loss, a copy; reordered */
 	}
 	ok = lost == 0 && alien == 0 && misplaced == 0 && d->dups == 0 &&
 	    d->ngot == d->nsent;
@@ -175,7 +175,8 @@ fault_chat_say(struct fault_chat *fc, int side, const char *label, int n)
 	for (i = 0; i < n; i++) {
 		rep = tclient_recv_id(c, ids[i], PEOPLE_PUSH_MS);
 		if (rep == NULL ||
-		    rep->body_case != PEERD__V1__ENVELOPE__BODY_MESSAGE_ACCEPTED ||
+		    rep->body_case !=
+		    PEERD__V1__ENVELOPE__BODY_MESSAGE_ACCEPTED ||
 		    rep->message_accepted->seq == 0 ||
 		    rep->message_accepted->client_msg_id != cmid0 + i + 1) {
 			fprintf(stderr, "fault: %s \"%s\" answered %s\n",
@@ -490,9 +491,10 @@ struct fault_tls *
 fault_tls_open(SSL_CTX *ctx, int port)
 {
 	struct fault_tls	*t;
-	int64_t			 deadline = harness_now_ms() + HARNESS_IO_MS;
+	int64_t			 deadline;
 	int			 r;
 
+	deadline = harness_now_ms() + HARNESS_IO_MS;
 	if ((t = calloc(1, sizeof *t)) == NULL)
 		return (NULL);
 	if ((t->fd = raw_tcp_connect(port)) == -1 ||
@@ -531,9 +533,10 @@ fault_tls_hello(struct fault_tls *t)
 	Envelope		*env = NULL;
 	uint8_t			 out[1024], in[FAULT_READ_MAX];
 	size_t			 n, have = 0, used;
-	int64_t			 deadline = harness_now_ms() + HARNESS_IO_MS;
+	int64_t			 deadline;
 	int			 r, ok;
 
+	deadline = harness_now_ms() + HARNESS_IO_MS;
 	peerclient_hello_init(&hb, PEERD__V1__ROLE__REQUESTER, "tests/fault");
 	if ((n = frame_encode(peerclient_hello_envelope(&hb, 1), sizeof out,
 	    out, sizeof out)) == 0 || fault_tls_write(t, out, n) == -1)

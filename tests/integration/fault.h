@@ -49,9 +49,9 @@ struct fault_dir {
 	size_t		 nsent;
 	struct fault_msg got[FAULT_MSGS_MAX];
 	size_t		 ngot;
-	size_t		 dups;		/* received with a seq not above the
-					   last one received: duplicated or
-					   out of order */
+	size_t		 dups;		/* received with a seq not above
+					   the last one received:
+					   duplicated or out of order */
 };
 
 /* Record a message peerd accepted with seq.  Returns 0, -1 when full. */
@@ -71,7 +71,8 @@ int		 fault_dir_got(struct fault_dir *d, uint64_t seq,
  * seqs and texts, in order, none twice.  Prints one line of figures under
  * label (and both lists when they differ).  Returns 0 or -1.
  */
-int		 fault_dir_check(const struct fault_dir *d, const char *label);
+int		 fault_dir_check(const struct fault_dir *d,
+		     const char *label);
 
 /* ---- a conversation between two tclients ------------------------------ */
 
@@ -79,7 +80,7 @@ struct fault_chat {
 	uint64_t	 conv;
 	struct tclient	*c[2];		/* FAULT_R, FAULT_S */
 	uint64_t	 cmid[2];	/* last client_msg_id used */
-	uint64_t	 acked[2];	/* last seq this side said Delivered */
+	uint64_t	 acked[2];	/* last seq each side acknowledged */
 	struct fault_dir dir[2];	/* dir[i]: sent by side i */
 };
 
@@ -187,7 +188,8 @@ void		 fault_tls_free(struct fault_tls *t);
  * record, produced in memory: nothing is connected) into buf.  Returns
  * its length, or 0 if it does not fit or OpenSSL failed.
  */
-size_t		 fault_client_hello(SSL_CTX *ctx, uint8_t *buf, size_t len);
+size_t		 fault_client_hello(SSL_CTX *ctx, uint8_t *buf,
+		     size_t len);
 
 /* Close fd with a RST instead of a FIN (SO_LINGER 0). */
 void		 fault_close_rst(int fd);

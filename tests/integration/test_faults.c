@@ -1,9 +1,12 @@
 /*
  * test_faults.c -- peerd under faults (issue 6, hardening): Redis killed
  * mid-conversation and back, Redis absent at start, a client frozen with
- * SIGSTOP, a thousand clients dropping abruptly, SIGTERM with
+ * SIGSTOP (dropped by keepalive, then resumed) and a quiet one that must
+ * not be, a thousand clients dropping abruptly, SIGTERM with
  * conversations open, SIGHUP swapping the certificate under load, and
  * hostile bytes test_frames.c and test_timeouts.c do not cover.
+ *
+ * FAULT_ONLY=<glob> runs only the tests it names.
  *
  * Every test with a conversation keeps a ledger of each message (fault.h)
  * and asserts that each side received exactly what the other sent: same
@@ -13,7 +16,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -380,9 +382,9 @@ test_redis_absent_at_start(void **state)
 
 /* ---- 3. a client frozen (SIGSTOP) mid-conversation ---------------------- */
 
-#define DROP_EARLY_MS	2500	/* keepalive 2: the drop is due 1.5 x 2 s =
-				   3 s after the last frame, sent just before
-				   the freeze; less slack */
+#define DROP_EARLY_MS	2500	/* keepalive 2: the drop is due 1.5 x 2 s
+				   = 3 s after the last frame, sent just
+				   before the freeze; less slack */
 #define DROP_LATE_MS	(6000 * harness_slow()) /* those 3 s and 3 s of
 				   slack for a loaded host: far below
 				   idle_timeout (300 s) */
@@ -394,7 +396,7 @@ static struct child	*frozen_child;
 static int
 teardown_keepalive(void **state)
 {
-	child_free(frozen_child);	/* SIGKILL ends a stopped process too */
+	child_free(frozen_child);	/* SIGKILL ends a stopped one too */
 	frozen_child = NULL;
 	return (world_teardown(state));
 }
@@ -415,11 +417,11 @@ struct frozen {
 	struct fault_dir to_s;		/* the requester's lines */
 	char		 said[FROZEN_LINES][FAULT_TEXT_MAX];
 	size_t		 nsaid;		/* lines given to peer */
-	size_t		 naccepted;	/* "accepted" lines peer printed */
-	uint64_t	 cmid;		/* the supporter's last client_msg_id */
-	uint64_t	 acked;		/* the supporter's last Delivered */
+	size_t		 naccepted;	/* "accepted" lines printed */
+	uint64_t	 cmid;		/* supporter's last client_msg_id */
+	uint64_t	 acked;		/* supporter's last Delivered */
 	int		 timeouts;	/* "error code=TIMEOUT" lines */
-	int		 unexpected;	/* lines peer should not have printed */
+	int		 unexpected;	/* lines that should not be */
 };
 
 /* Account for one line the requester printed. */
@@ -714,10 +716,11 @@ test_quiet_client_not_dropped(void **state)
 #define CHURN_BATCH	10	/* open at once: below any per-address
 				   limit peerd may have */
 #define CHURN_KINDS	5	/* ways of dropping, see churn_open */
-#define CHURN_SETTLE_MS	(5000 * harness_slow()) /* ms for every connection
-				   to be freed: far below the timeouts of
-				   setup_churn, so only noticing the drop
-				   frees it in time */
+/*
+ * ms for every connection to be freed: far below the timeouts of
+ * setup_churn, so only noticing the drop frees a connection in time.
+ */
+#define CHURN_SETTLE_MS	(5000 * harness_slow())
 #define CHURN_BODY	200	/* bytes, body of the half-sent frame */
 /*
  * VmRSS may grow this much over the baseline (KiB).  Measured here: +80
@@ -885,9 +888,9 @@ test_churn(void **state)
 	acc1 = harness_log_count(h, "event=accepted");
 	rss1 = fault_proc_rss_kib(h->peerd_pid);
 	fprintf(stderr, "fault: churn: %d clients in %lld ms (%d failed), "
-	    "%d accepted by peerd; fds %d -> %d (-1: not back); VmRSS %ld -> %ld "
-	    "KiB (%+ld)\n", CHURN_CLIENTS, (long long)dt, failed, acc1 - acc0,
-	    fds0, fds1, rss0, rss1, rss1 - rss0);
+	    "%d accepted by peerd; fds %d -> %d (-1: not back); "
+	    "VmRSS %ld -> %ld KiB (%+ld)\n", CHURN_CLIENTS, (long long)dt,
+	    failed, acc1 - acc0, fds0, fds1, rss0, rss1, rss1 - rss0);
 	assert_int_equal(failed, 0);
 	/* Each one reached peerd (a reset one too) and was freed once. */
 	assert_int_equal(acc1 - acc0, CHURN_CLIENTS);
@@ -1046,9 +1049,10 @@ test_sigterm_mid_conversation(void **state)
 }
 
 #define HUP_AT_ROUND	20	/* load round that SIGHUP precedes */
-#define HUP_ROUNDS_MIN	20	/* load rounds after the reload, at least */
-#define HUP_ROUNDS_MAX	400	/* rounds in all, at most (the ledger holds
-				   FAULT_MSGS_MAX a direction) */
+#define HUP_ROUNDS_MIN	20	/* load rounds after the reload, at
+				   least */
+#define HUP_ROUNDS_MAX	400	/* rounds in all, at most (the ledger
+				   holds FAULT_MSGS_MAX a direction) */
 #define HUP_BURST	8	/* messages each way per round */
 
 /* Rates high enough for the load: hundreds of messages a second. */
@@ -1235,8 +1239,8 @@ test_garbage_after_handshake(void **state)
 static void
 test_https_request(void **state)
 {
-	static const char	 req[] = "GET / HTTP/1.1\r\nHost: localhost\r\n"
-				     "\r\n";
+	static const char	 req[] =
+	    "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 	struct harness		*h = *state;
 	struct raw_tls		*t;
 	Envelope		*env;
