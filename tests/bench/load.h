@@ -125,6 +125,11 @@ int		 proc_wait_listen(pid_t *pid, int port, int timeout_ms);
 int		 proc_free_port(const int *avoid, int n);
 /* utime + stime of pid, in microseconds, or -1. */
 int64_t		 proc_cpu_us(pid_t pid);
+/*
+ * Read and write system calls (/proc/PID/io syscr + syscw) and minor page
+ * faults (/proc/PID/stat minflt) of pid so far.  Returns 0 or -1.
+ */
+int		 proc_counters(pid_t pid, uint64_t *syscalls, uint64_t *minflt);
 /* Our own utime + stime, in microseconds. */
 int64_t		 proc_self_cpu_us(void);
 /* VmRSS of pid in KiB, or -1. */
@@ -365,6 +370,7 @@ struct pairs {
 	uint64_t	 pings;		/* round trips wanted */
 	uint64_t	 pongs;		/* round trips done */
 	int64_t		*rtt_ns;	/* pongs of them */
+	struct pairs	*alt;		/* takes turns with this set */
 };
 
 /* Bring up n pairs on srv through the real flow.  Returns 0 or -1. */
@@ -375,11 +381,13 @@ void		 pairs_relay_start(struct pairs *, size_t size, int window);
 /* Stop sending; wait until everything sent is done.  Returns 0 or -1. */
 int		 pairs_drain(struct pairs *, int timeout_ms);
 /*
- * Ping-pong on pair 0: n round trips of size bytes, RTTs (ns) into rtt.
+ * Ping-pong on pair 0 of a (and of b, if not NULL, taking turns round trip
+ * by round trip, so that both see the same moments of the machine): n
+ * round trips each of size bytes, RTTs (ns) into rtt_a and rtt_b.
  * Returns 0 or -1.
  */
-int		 pairs_pingpong(struct pairs *, size_t size, uint64_t n,
-		     int64_t *rtt);
+int		 pairs_pingpong(struct pairs *a, struct pairs *b, size_t size,
+		     uint64_t n, int64_t *rtt_a, int64_t *rtt_b);
 /* Return -1 (after saying why) if any problem was counted.  */
 int		 pairs_check(struct pairs *, const char *what);
 
@@ -391,6 +399,8 @@ struct relay_result {
 	double		 msgs_per_cpu_s;
 	double		 cpu_share;	/* server CPU-s per wall-second */
 	double		 self_share;	/* our CPU-s per wall-second */
+	double		 syscalls_per_msg;	/* server reads + writes */
+	double		 faults_per_msg;	/* server minor page faults */
 	double		 redis_cmds_per_s;
 	double		 changes_per_s;
 };

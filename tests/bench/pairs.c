@@ -117,6 +117,16 @@ pairs_pump(struct pairs *set, struct pair *p, int d)
 			break;
 }
 
+/* Send set's next ping, if it wants more round trips. */
+static void
+pairs_ping(struct pairs *set)
+{
+	if (set->pongs >= set->pings)
+		return;
+	set->ping_ns = loop_now_ns();
+	(void)pairs_send(set, &set->pair[0], 0);
+}
+
 /* A message for ep arrived (sent by the other side). */
 static void
 pairs_msg(struct ep *ep, uint64_t idx)
@@ -140,10 +150,8 @@ pairs_msg(struct ep *ep, uint64_t idx)
 			break;
 		}
 		set->rtt_ns[set->pongs++] = loop_now_ns() - set->ping_ns;
-		if (set->pongs < set->pings) {
-			set->ping_ns = loop_now_ns();
-			(void)pairs_send(set, p, 0);
-		}
+		pairs_ping(set->alt != NULL && set->alt->pongs <
+		    set->alt->pings ? set->alt : set);
 		break;
 	case PAIRS_QUIET:
 		break;
@@ -423,41 +431,68 @@ pairs_drain(struct pairs *set, int timeout_ms)
 	return (-1);
 }
 
-/* Condition: every round trip asked for is done. */
+/* Condition: every round trip asked for is done, on both sets. */
 static int
 pairs_pongs_done(void *arg)
 {
 	struct pairs	*set = arg;
 
-	return (set->lost > 0 || set->pongs == set->pings);
+	if (set->lost > 0 || (set->alt != NULL && set->alt->lost > 0))
+		return (1);
+	return (set->pongs == set->pings &&
+	    (set->alt == NULL || set->alt->pongs == set->alt->pings));
 }
 
-int
-pairs_pingpong(struct pairs *set, size_t size, uint64_t n, int64_t *rtt)
+/* Make set ready for n round trips into rtt. */
+static void
+pairs_pingpong_arm(struct pairs *set, struct pairs *alt, size_t size,
+    uint64_t n, int64_t *rtt)
 {
-	int	timeout_ms = PAIRS_PING_SLACK_MS + (int)(n / 1000) * 1000;
-
-	if (set->n < 1 || n == 0)
-		return (-1);
 	set->mode = PAIRS_PINGPONG;
 	set->size = size;
 	set->pings = n;
 	set->pongs = 0;
 	set->rtt_ns = rtt;
-	set->ping_ns = loop_now_ns();
-	if (pairs_send(set, &set->pair[0], 0) == -1)
+	set->alt = alt;
+}
+
+int
+pairs_pingpong(struct pairs *a, struct pairs *b, size_t size, uint64_t n,
+    int64_t *rtt_a, int64_t *rtt_b)
+{
+	int	timeout_ms = PAIRS_PING_SLACK_MS + (int)(n / 1000) * 1000 *
+		    (b != NULL ? 2 : 1), rc = 0;
+
+	if (a->n < 1 || (b != NULL && b->n < 1) || n == 0)
 		return (-1);
-	if (loop_until(pairs_pongs_done, set, timeout_ms) == -1 ||
-	    set->lost > 0) {
-		fprintf(stderr, "bench: %s: %llu of %llu round trips in "
-		    "%d ms\n", srv_name(set->srv),
-		    (unsigned long long)set->pongs, (unsigned long long)n,
-		    timeout_ms);
-		srv_check(set->srv);
-		return (-1);
+	pairs_pingpong_arm(a, b, size, n, rtt_a);
+	if (b != NULL)
+		pairs_pingpong_arm(b, a, size, n, rtt_b);
+	pairs_ping(a);
+	if (loop_until(pairs_pongs_done, a, timeout_ms) == -1 ||
+	    a->lost > 0 || (b != NULL && b->lost > 0)) {
+		fprintf(stderr, "bench: ping-pong: %s %llu of %llu round "
+		    "trips", srv_name(a->srv), (unsigned long long)a->pongs,
+		    (unsigned long long)n);
+		if (b != NULL)
+			fprintf(stderr, ", %s %llu", srv_name(b->srv),
+			    (unsigned long long)b->pongs);
+		fprintf(stderr, " in %d ms\n", timeout_ms);
+		srv_check(a->srv);
+		if (b != NULL)
+			srv_check(b->srv);
+		rc = -1;
 	}
-	set->mode = PAIRS_QUIET;
-	return (pairs_drain(set, 10000));
+	a->mode = PAIRS_QUIET;
+	a->alt = NULL;
+	if (b != NULL) {
+		b->mode = PAIRS_QUIET;
+		b->alt = NULL;
+	}
+	if (rc == 0 && (pairs_drain(a, 10000) == -1 ||
+	    (b != NULL && pairs_drain(b, 10000) == -1)))
+		rc = -1;
+	return (rc);
 }
 
 int

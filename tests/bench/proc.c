@@ -376,6 +376,38 @@ proc_cpu_us(pid_t pid)
 	return ((int64_t)((ut + st) * 1000000ULL / (unsigned long long)hz));
 }
 
+int
+proc_counters(pid_t pid, uint64_t *syscalls, uint64_t *minflt)
+{
+	char			 path[64], line[256], buf[2048], *p;
+	unsigned long long	 r = 0, w = 0, mf;
+	ssize_t			 n;
+	FILE			*f;
+	int			 fd, got = 0;
+
+	snprintf(path, sizeof path, "/proc/%ld/io", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof line, f) != NULL)
+		got += sscanf(line, "syscr: %llu", &r) +
+		    sscanf(line, "syscw: %llu", &w);
+	fclose(f);
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if (got != 2 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %llu", &mf) != 1)
+		return (-1);
+	*syscalls = r + w;
+	*minflt = mf;
+	return (0);
+}
+
 int64_t
 proc_self_cpu_us(void)
 {

@@ -5,24 +5,23 @@
  * the next when the echo arrives.  The figure is the ROUND TRIP (send to
  * echo received: two relays through the server), not half of it.
  *
- * bench.rtts round trips per server, in chunks of LAT_CHUNK that
- * alternate between the servers, each after a short warm-up.  On a shared
- * 2-core machine the tail is mostly the machine: a neighbour's burst puts
- * milliseconds into whichever chunk it hits.  So percentiles (nearest
- * rank) are taken per chunk and the BENCH line carries the median over
- * the chunks of each; the percentiles of all round trips pooled, and the
- * spread of the chunks' p99, go on # lines.
+ * The two servers take turns round trip by round trip (a peerd round
+ * trip, a mosquitto one, a peerd one, ...): on a shared 2-core machine the
+ * tail is mostly the neighbours, and this way both servers meet the same
+ * moments of it, so the ratio stays fair even when the absolute tail does
+ * not.  LAT_WARMUP round trips each first, not counted; then bench.rtts
+ * each; percentiles are nearest-rank over all of them.  A # line adds
+ * each server's CPU time, system calls and page faults per round trip
+ * (the CPU of the two servers is told apart by PID).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "load.h"
 
 #define LAT_SIZE	512	/* bytes a message */
-#define LAT_CHUNK	2000	/* round trips per server before switching */
-#define LAT_WARMUP	100	/* round trips before each chunk */
+#define LAT_WARMUP	1000	/* round trips each before measuring */
 
 /* Order int64_t. */
 static int
@@ -49,78 +48,67 @@ lat_pct(const int64_t *v, uint64_t n, double q)
 int
 scen_latency(struct pairs *pd, struct pairs *mq, double p99[2])
 {
-	struct pairs	*sets[2] = { pd, mq };
-	int64_t		*rtt[2] = { NULL, NULL }, *warm = NULL;
-	double		*cp[2][3], med[3];
-	uint64_t	 chunk, have[2] = { 0, 0 }, want;
-	size_t		 maxchunks;
-	int		 r, k, i, c, rc = -1, nchunks[2] = { 0, 0 };
+	struct pairs	*sets[2] = { pd, mq }, *a, *b;
+	int64_t		*rtt[2] = { NULL, NULL }, *warm[2] = { NULL, NULL };
+	int64_t		 c0[2] = { 0, 0 }, c1[2] = { 0, 0 };
+	uint64_t	 sc0[2] = { 0, 0 }, sc1[2] = { 0, 0 };
+	uint64_t	 mf0[2] = { 0, 0 }, mf1[2] = { 0, 0 };
+	uint64_t	 n = (uint64_t)bench.rtts;
+	int		 k, rc = -1;
 
-	chunk = LAT_CHUNK;
-	maxchunks = (size_t)bench.rtts / LAT_CHUNK + 1;
-	memset(cp, 0, sizeof cp);
+	a = pd != NULL ? pd : mq;
+	b = pd != NULL ? mq : NULL;
+	if (a == NULL)
+		return (0);
 	for (k = 0; k < 2; k++)
-		for (i = 0; i < 3; i++)
-			if ((cp[k][i] = calloc(maxchunks, sizeof(double))) ==
-			    NULL)
-				goto out;
-	for (k = 0; k < 2; k++)
-		if (sets[k] == NULL)
-			have[k] = (uint64_t)bench.rtts;	/* nothing to do */
-	if ((rtt[0] = calloc((size_t)bench.rtts, sizeof(int64_t))) == NULL ||
-	    (rtt[1] = calloc((size_t)bench.rtts, sizeof(int64_t))) == NULL ||
-	    (warm = calloc(LAT_WARMUP, sizeof(int64_t))) == NULL)
+		if ((rtt[k] = calloc(n, sizeof(int64_t))) == NULL ||
+		    (warm[k] = calloc(LAT_WARMUP, sizeof(int64_t))) == NULL)
+			goto out;
+	if (pairs_pingpong(a, b, LAT_SIZE, LAT_WARMUP, warm[0], warm[1]) ==
+	    -1)
 		goto out;
-	for (r = 0; have[0] < (uint64_t)bench.rtts ||
-	    have[1] < (uint64_t)bench.rtts; r++)
-		for (k = 0; k < 2; k++) {
-			if (sets[k] == NULL)
-				continue;
-			want = (uint64_t)bench.rtts - have[k];
-			if (want > chunk)
-				want = chunk;
-			if (pairs_pingpong(sets[k], LAT_SIZE, LAT_WARMUP,
-			    warm) == -1 ||
-			    pairs_pingpong(sets[k], LAT_SIZE, want,
-			    rtt[k] + have[k]) == -1 ||
-			    pairs_check(sets[k], "latency") == -1)
-				goto out;
-			qsort(rtt[k] + have[k], want, sizeof(int64_t),
-			    lat_cmp);
-			c = nchunks[k]++;
-			cp[k][0][c] = lat_pct(rtt[k] + have[k], want, 0.50);
-			cp[k][1][c] = lat_pct(rtt[k] + have[k], want, 0.99);
-			cp[k][2][c] = lat_pct(rtt[k] + have[k], want, 0.999);
-			have[k] += want;
+	for (k = 0; k < 2; k++)
+		if (sets[k] != NULL) {
+			c0[k] = srv_cpu_us(sets[k]->srv);
+			(void)proc_counters(sets[k]->srv->pid, &sc0[k],
+			    &mf0[k]);
+		}
+	if (pairs_pingpong(a, b, LAT_SIZE, n, rtt[0], rtt[1]) == -1 ||
+	    pairs_check(a, "latency") == -1 ||
+	    (b != NULL && pairs_check(b, "latency") == -1))
+		goto out;
+	for (k = 0; k < 2; k++)
+		if (sets[k] != NULL) {
+			c1[k] = srv_cpu_us(sets[k]->srv);
+			(void)proc_counters(sets[k]->srv->pid, &sc1[k],
+			    &mf1[k]);
 		}
 	for (k = 0; k < 2; k++) {
-		if (sets[k] == NULL)
+		/* rtt[0] belongs to a, rtt[1] to b. */
+		struct pairs	*set = k == 0 ? a : b;
+		int		 s = set == pd ? 0 : 1;
+
+		if (set == NULL)
 			continue;
-		qsort(rtt[k], have[k], sizeof(int64_t), lat_cmp);
-		printf("# latency server=%s pooled rtts=%llu p50_us=%.1f "
-		    "p99_us=%.1f p999_us=%.1f\n", srv_name(sets[k]->srv),
-		    (unsigned long long)have[k], lat_pct(rtt[k], have[k], 0.50),
-		    lat_pct(rtt[k], have[k], 0.99),
-		    lat_pct(rtt[k], have[k], 0.999));
-		for (i = 0; i < 3; i++)
-			med[i] = stat_median(cp[k][i], nchunks[k]); /* sorts */
-		printf("# latency server=%s chunks=%d of %d rtts: p99_us "
-		    "min=%.1f max=%.1f\n", srv_name(sets[k]->srv),
-		    nchunks[k], LAT_CHUNK, cp[k][1][0],
-		    cp[k][1][nchunks[k] - 1]);
-		p99[k] = med[1];
+		qsort(rtt[k], n, sizeof(int64_t), lat_cmp);
+		p99[s] = lat_pct(rtt[k], n, 0.99);
+		printf("# latency server=%s rtts=%llu min_us=%.1f max_us=%.1f; "
+		    "per rtt: server_cpu_us=%.1f syscalls=%.1f faults=%.2f\n",
+		    srv_name(set->srv), (unsigned long long)n,
+		    (double)rtt[k][0] / 1000, (double)rtt[k][n - 1] / 1000,
+		    (double)(c1[s] - c0[s]) / n, (double)(sc1[s] - sc0[s]) / n,
+		    (double)(mf1[s] - mf0[s]) / n);
 		printf("BENCH latency server=%s size=%d p50_us=%.1f "
-		    "p99_us=%.1f p999_us=%.1f\n", srv_name(sets[k]->srv),
-		    LAT_SIZE, med[0], med[1], med[2]);
+		    "p99_us=%.1f p999_us=%.1f\n", srv_name(set->srv),
+		    LAT_SIZE, lat_pct(rtt[k], n, 0.50), p99[s],
+		    lat_pct(rtt[k], n, 0.999));
 		fflush(stdout);
 	}
 	rc = 0;
 out:
-	free(rtt[0]);
-	free(rtt[1]);
-	free(warm);
-	for (k = 0; k < 2; k++)
-		for (i = 0; i < 3; i++)
-			free(cp[k][i]);
+	for (k = 0; k < 2; k++) {
+		free(rtt[k]);
+		free(warm[k]);
+	}
 	return (rc);
 }

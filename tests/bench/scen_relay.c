@@ -43,6 +43,7 @@ relay_round(struct pairs *set, size_t size, struct relay_result *res,
 	struct srv	*s = set->srv;
 	int64_t		 t0, t1, c0, c1, m0, m1;
 	uint64_t	 d0, d1, r0 = 0, r1 = 0, k0 = 0, k1 = 0;
+	uint64_t	 sc0 = 0, sc1 = 0, mf0 = 0, mf1 = 0;
 	double		 secs, cpu;
 	int		 redis;
 
@@ -52,11 +53,13 @@ relay_round(struct pairs *set, size_t size, struct relay_result *res,
 	k0 = counter != NULL ? *counter : 0;
 	t0 = loop_now_ns();
 	c0 = srv_cpu_us(s);
+	(void)proc_counters(s->pid, &sc0, &mf0);
 	m0 = proc_self_cpu_us();
 	d0 = set->done;
 	loop_run_for((int)(bench.seconds * 1000));
 	d1 = set->done;
 	m1 = proc_self_cpu_us();
+	(void)proc_counters(s->pid, &sc1, &mf1);
 	c1 = srv_cpu_us(s);
 	t1 = loop_now_ns();
 	k1 = counter != NULL ? *counter : 0;
@@ -76,6 +79,8 @@ relay_round(struct pairs *set, size_t size, struct relay_result *res,
 	res->msgs_per_cpu_s = (double)(d1 - d0) / cpu;
 	res->cpu_share = cpu / secs;
 	res->self_share = (double)(m1 - m0) / 1e6 / secs;
+	res->syscalls_per_msg = d1 > d0 ? (double)(sc1 - sc0) / (d1 - d0) : 0;
+	res->faults_per_msg = d1 > d0 ? (double)(mf1 - mf0) / (d1 - d0) : 0;
 	/* The second INFO counts itself: one command less. */
 	res->redis_cmds_per_s = redis ? (double)(r1 - r0 - 1) / secs : -1;
 	res->changes_per_s = (double)(k1 - k0) / secs;
@@ -109,10 +114,12 @@ scen_relay(struct pairs *pd, struct pairs *mq, struct relay_result res[2][4])
 				per_cpu[k][r] = one.msgs_per_cpu_s;
 				printf("# relay server=%s size=%d round=%d "
 				    "msgs_per_s=%.0f msgs_per_cpu_s=%.0f "
-				    "server_cpu=%.0f%% bench_cpu=%.0f%%\n",
+				    "server_cpu=%.0f%% bench_cpu=%.0f%% "
+				    "syscalls_per_msg=%.2f faults_per_msg=%.2f\n",
 				    srv_name(sets[k]->srv), bench.sizes[si],
 				    r + 1, one.msgs_per_s, one.msgs_per_cpu_s,
-				    one.cpu_share * 100, one.self_share * 100);
+				    one.cpu_share * 100, one.self_share * 100,
+				    one.syscalls_per_msg, one.faults_per_msg);
 				fflush(stdout);
 			}
 		for (k = 0; k < 2; k++) {
