@@ -53,7 +53,7 @@ usage(FILE *f)
 "           [--rtts N] [--conns N] [--supporters N] [--changes N]\n"
 "           [--deadline S] [--keep] [--verbose]\n"
 "environment: PEERD_BIN (required), PEERD_SRC (repository, default .),\n"
-"           MOSQUITTO_BIN, REDIS_SERVER_BIN, OPENSSL_BIN\n");
+"           MOSQUITTO_BIN, REDIS_SERVER_BIN, OPENSSL_BIN, PEERD_WRAPPER\n");
 }
 
 /* Parse a comma-separated scenario list.  Returns the bits or -1. */
@@ -517,6 +517,8 @@ main(int argc, char **argv)
 	tconn_shutdown();
 	creds_free();
 	loop_free();
+	if (failed)
+		bench.keep = 1;	/* the servers' logs tell why */
 	proc_tmpdir_remove();
 	return (failed ? 1 : 0);
 }

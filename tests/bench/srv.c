@@ -22,6 +22,7 @@
 #define SRV_INFO_MAX	(64 * 1024)	/* bytes of a Redis INFO reply */
 #define SRV_LOG_LINES	30	/* log lines shown when a server fails */
 #define SRV_MAX_OUTPUT	(64L << 20) /* bytes, peerd's max_output here */
+#define SRV_WRAP_WORDS	16	/* words of $PEERD_WRAPPER, at most */
 
 /*
  * peerd's limits raised past anything the benchmark reaches: chat rate and
@@ -158,6 +159,35 @@ srv_mosquitto_conf(struct srv *s)
 	return (srv_close_file(f));
 }
 
+/*
+ * Spawn peerd, under $PEERD_WRAPPER if set (words split on blanks, e.g.
+ * "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p": the PID
+ * stays peerd's, so its CPU time is still read; for profiles only, the
+ * figures mean nothing then).  Returns the pid or -1.
+ */
+static pid_t
+srv_spawn_wrapped(char *const argv[], const char *logpath)
+{
+	char		*words[SRV_WRAP_WORDS + 4], *copy, *w, *save = NULL;
+	const char	*wrap = getenv("PEERD_WRAPPER");
+	pid_t		 pid;
+	int		 n = 0, i;
+
+	if (wrap == NULL || *wrap == '\0')
+		return (proc_spawn(argv, logpath));
+	if ((copy = strdup(wrap)) == NULL)
+		return (-1);
+	for (w = strtok_r(copy, " \t", &save); w != NULL &&
+	    n < SRV_WRAP_WORDS; w = strtok_r(NULL, " \t", &save))
+		words[n++] = w;
+	for (i = 0; argv[i] != NULL && i < 3; i++)
+		words[n++] = argv[i];
+	words[n] = NULL;
+	pid = proc_spawn(words, logpath);
+	free(copy);
+	return (pid);
+}
+
 /* Spawn the server process on the current ports.  Returns pid or -1. */
 static pid_t
 srv_spawn(struct srv *s)
@@ -177,7 +207,7 @@ srv_spawn(struct srv *s)
 	case SRV_PEERD:
 		if (srv_peerd_conf(s) == -1)
 			return (-1);
-		return (proc_spawn(peerd, s->log));
+		return (srv_spawn_wrapped(peerd, s->log));
 	case SRV_MOSQUITTO:
 		if (srv_mosquitto_conf(s) == -1)
 			return (-1);
