@@ -700,6 +700,7 @@ test_limits_emfile_backoff(void **state)
 	struct harness	*h = *state;
 	struct rlimit	 old, low;
 	struct tclient	*c;
+	Envelope	*env;
 	int		 fds[8], i, n, nfd;
 
 	c = expect_welcome(h, NULL);
@@ -728,7 +729,8 @@ test_limits_emfile_backoff(void **state)
 	assert_true(harness_log_contains(h, "action=pause_1s"));
 	/* The connection already open is served meanwhile. */
 	assert_int_not_equal(tclient_send_ping(c, 1), 0);
-	assert_non_null(tclient_recv(c, BODY_(PONG), HARNESS_IO_MS));
+	assert_non_null(env = tclient_recv(c, BODY_(PONG), HARNESS_IO_MS));
+	frame_free(env);
 	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, &old, NULL), 0);
 	for (i = 0; i < n; i++)
 		close(fds[i]);
