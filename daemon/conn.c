@@ -31,7 +31,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,8 +397,9 @@ conn_slow(struct conn *c, size_t queued)
 
 /*
  * The output went over CONN_OUTPUT_HIGH: stop reading c (a client that
- * sends but never reads cannot grow our memory) and relaying to it, until
- * conn_write sees the output down to CONN_OUTPUT_LOW.
+ * sends but never reads cannot grow our memory), and each sender relaying
+ * into it (conv.c blocks them), until conn_write sees the output down to
+ * CONN_OUTPUT_LOW.
  */
 static void
 conn_throttle(struct conn *c, size_t queued)
