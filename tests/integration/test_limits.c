@@ -7,7 +7,9 @@
  *
  * Each test runs its own peerd on 127.0.0.1.  A tclient reads its socket
  * only while the test calls into it, so a client the test leaves alone is
- * a client that has stopped reading.
+ * a client that has stopped reading.  Under HARNESS_SLOW (peerd under
+ * valgrind) the waits scale; the tests built on a 1-2 s keepalive and the
+ * descriptor test skip themselves.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -43,6 +45,7 @@
 #define BIG_N		120	/* large messages sent in a flood (24 MB,
 				   well over what the kernel buffers) */
 #define OVERFLOW	64	/* conn.c's CONN_OVERFLOW */
+#define SLOW(ms)	((ms) * harness_slow())	/* a wait, scaled */
 
 /* Large messages, no rate or held limit in the way. */
 #define FLOOD_CONF \
@@ -324,7 +327,7 @@ test_limits_keepalive_silent(void **state)
 	assert_int_equal(env->welcome->limits->keepalive_s, 1);
 	frame_free(env);
 	t0 = harness_now_ms();
-	assert_non_null(env = tclient_recv(c, 0, 6000));
+	assert_non_null(env = tclient_recv(c, 0, SLOW(6000)));
 	dt = harness_now_ms() - t0;
 	assert_int_equal(env->body_case, BODY_(ERROR));
 	assert_int_equal(env->error->code, ERR_(TIMEOUT));
@@ -344,6 +347,7 @@ test_limits_keepalive_ping_kept(void **state)
 	struct tclient	*c;
 	Envelope	*env;
 
+	harness_skip_if_slow("a 2 s keepalive bound is too short under it");
 	c = expect_welcome(h, NULL);
 	/* libpeerclient pings every second while the test waits on it. */
 	assert_null(tclient_recv(c, 0, 4500));
@@ -432,6 +436,7 @@ test_limits_keepalive_grace(void **state)
 	uint64_t	 rid;
 	char		 needle[64];
 
+	harness_skip_if_slow("a 3 s keepalive bound is too short under it");
 	assert_int_equal(world_cred(w, &cred, "sup-ka", NULL, 1, 0), 0);
 	assert_non_null(s = people_supporter_available(w, &cred));
 	assert_non_null(r = requester_id(w, &rid));
@@ -518,7 +523,7 @@ read_flood(struct tclient *r, struct tclient *s, uint64_t conv)
 {
 	Envelope	*env;
 	uint64_t	 seq = 0;
-	int64_t		 end = harness_now_ms() + 60000;
+	int64_t		 end = harness_now_ms() + SLOW(60000);
 	int		 i = 0;
 
 	while (i < BIG_N && harness_now_ms() < end) {
@@ -567,9 +572,10 @@ test_limits_slow_reader(void **state)
 	snprintf(needle, sizeof needle, "conn=%llu event=slow_reader_dropped",
 	    (unsigned long long)rid);
 	/* s's loop writes the flood while the test waits on it. */
-	assert_int_equal(accepted(s, ids, 0, 10000, &seq), BIG_N);
+	assert_int_equal(accepted(s, ids, 0, SLOW(10000), &seq), BIG_N);
 	assert_int_equal(harness_log_wait(w->h, needle, HARNESS_IO_MS), 0);
-	expect_status(s, cv.id, STATE_(PEER_RECONNECTING), PEOPLE_PUSH_MS);
+	expect_status(s, cv.id, STATE_(PEER_RECONNECTING),
+	    SLOW(PEOPLE_PUSH_MS));
 	snprintf(needle, sizeof needle, "conn=%llu event=closed "
 	    "reason=slow_reader", (unsigned long long)rid);
 	assert_true(harness_log_contains(w->h, needle));
@@ -584,14 +590,14 @@ test_limits_slow_reader(void **state)
 	assert_int_equal(env->body_case, BODY_(WELCOME));
 	frame_free(env);
 	assert_non_null(env = people_wait(r2, "requester", BODY_(MATCHED),
-	    PEOPLE_PUSH_MS));
+	    SLOW(PEOPLE_PUSH_MS)));
 	assert_true(env->matched->resumed);
 	frame_free(env);
 	/* 24 MB held: the resume is paced, r2 reads, nobody is dropped. */
 	read_flood(r2, NULL, cv.id);
 	assert_int_equal(harness_log_count(w->h, "event=slow_reader_dropped"),
 	    1);
-	expect_status(s, cv.id, STATE_(PEER_RESUMED), PEOPLE_PUSH_MS);
+	expect_status(s, cv.id, STATE_(PEER_RESUMED), SLOW(PEOPLE_PUSH_MS));
 	tclient_free(r2);
 	tclient_free(s);
 }
@@ -619,14 +625,15 @@ test_limits_backpressure(void **state)
 	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
 	flood(s, cv.id, ids);
 	/* Accepted until the requester's output is full, then no more. */
-	n = accepted(s, ids, 0, 3000, &seq);
+	n = accepted(s, ids, 0, SLOW(3000), &seq);
 	assert_true(n < BIG_N);
 	snprintf(needle, sizeof needle, "event=read_paused "
 	    "reason=receiver_output receiver=%llu", (unsigned long long)rid);
 	assert_true(harness_log_contains(w->h, needle));
 	/* The requester reads: the supporter goes on. */
 	read_flood(r, s, cv.id);
-	assert_int_equal(accepted(s, ids, n, PEOPLE_PUSH_MS, &seq), BIG_N);
+	assert_int_equal(accepted(s, ids, n, SLOW(PEOPLE_PUSH_MS), &seq),
+	    BIG_N);
 	assert_true(harness_log_contains(w->h, "event=read_resumed"));
 	assert_false(harness_log_contains(w->h, "event=slow_reader_dropped"));
 	assert_false(tclient_closed(r));
@@ -657,14 +664,16 @@ test_limits_paused_sender_freed(void **state)
 	assert_non_null(r = requester_id(w, &rid));
 	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
 	flood(s, cv.id, ids);
+	/* Not scaled: it must stay below idle_timeout (10 s). */
 	n = accepted(s, ids, 0, 3000, &seq);
 	assert_true(n < BIG_N);
 	/* Paused; then freed by the requester's write timeout. */
-	expect_status(s, cv.id, STATE_(PEER_RECONNECTING), 20000);
+	expect_status(s, cv.id, STATE_(PEER_RECONNECTING), SLOW(20000));
 	snprintf(needle, sizeof needle, "conn=%llu event=closed "
 	    "reason=write_timeout", (unsigned long long)rid);
 	assert_true(harness_log_contains(w->h, needle));
-	assert_int_equal(accepted(s, ids, n, PEOPLE_PUSH_MS, &seq), BIG_N);
+	assert_int_equal(accepted(s, ids, n, SLOW(PEOPLE_PUSH_MS), &seq),
+	    BIG_N);
 	tclient_free(r);
 	tclient_free(s);
 }
@@ -703,6 +712,7 @@ test_limits_emfile_backoff(void **state)
 	Envelope	*env;
 	int		 fds[8], i, n, nfd;
 
+	harness_skip_if_slow("valgrind keeps descriptors of its own");
 	c = expect_welcome(h, NULL);
 	assert_true((nfd = fd_count(h->peerd_pid)) > 0);
 	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, NULL, &old), 0);
