@@ -15,6 +15,21 @@
 #define PANE_POLL_MS	50	/* ms between captures */
 #define PANE_MAX	16384	/* bytes of a captured pane */
 
+const char *
+pane_san_env(const char *dir)
+{
+	static char	 buf[2048];
+	const char	*asan = getenv("ASAN_OPTIONS");
+	const char	*ubsan = getenv("UBSAN_OPTIONS");
+
+	snprintf(buf, sizeof buf, "ASAN_OPTIONS=\"%s%slog_path=%s/pane-san\" "
+	    "UBSAN_OPTIONS=\"%s%slog_path=%s/pane-san\" ",
+	    asan != NULL ? asan : "", asan != NULL && *asan != '\0' ? ":" : "",
+	    dir, ubsan != NULL ? ubsan : "",
+	    ubsan != NULL && *ubsan != '\0' ? ":" : "", dir);
+	return (buf);
+}
+
 int
 pane_sh(const char *fmt, ...)
 {

@@ -7,6 +7,15 @@
 
 #include <stddef.h>
 
+/*
+ * Return shell assignments (a static buffer, ending in a blank) to put
+ * before a program run in a tmux pane: this process's ASAN_OPTIONS and
+ * UBSAN_OPTIONS (the tmux server has its own environment) with reports
+ * written to dir/pane-san.PID, where the harness's teardown check finds
+ * them (a pane's own output is gone with the pane).
+ */
+const char	*pane_san_env(const char *dir);
+
 /* Run a shell command made from fmt; return its exit status or -1. */
 int		 pane_sh(const char *fmt, ...)
 		     __attribute__((format(printf, 1, 2)));

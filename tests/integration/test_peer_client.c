@@ -778,9 +778,10 @@ test_tty_requester(void **state)
 	snprintf(session, sizeof session, "peertest%d", (int)getpid());
 	child_path(status, sizeof status, h->dir, "tty.status");
 	assert_int_equal(pane_sh("tmux new-session -d -s %s -x 100 -y 30 "
-	    "'HOME=%s LANG=C.UTF-8 LC_ALL=C.UTF-8 %s --server 127.0.0.1:%d "
+	    "'%sHOME=%s LANG=C.UTF-8 LC_ALL=C.UTF-8 %s --server 127.0.0.1:%d "
 	    "--ca %s request --need qx-lgbtq; echo $? > %s; sleep 60'",
-	    session, h->dir, h->peer_bin, h->port, h->ca, status), 0);
+	    session, pane_san_env(h->dir), h->dir, h->peer_bin, h->port,
+	    h->ca, status), 0);
 	if (pane_wait(session, "Looking for a peer who shares qx-lgbtq",
 	    T_MS) || pane_wait(session, "Waiting: position 1", T_MS))
 		goto out;
@@ -893,9 +894,10 @@ test_tty_supporter(void **state)
 	    sizeof cpath);
 	snprintf(session, sizeof session, "peertests%d", (int)getpid());
 	assert_int_equal(pane_sh("tmux new-session -d -s %s -x 100 -y 30 "
-	    "'HOME=%s LANG=C.UTF-8 LC_ALL=C.UTF-8 %s --server 127.0.0.1:%d "
-	    "--ca %s support --credential %s; sleep 60'", session, h->dir,
-	    h->peer_bin, h->port, h->ca, cpath), 0);
+	    "'%sHOME=%s LANG=C.UTF-8 LC_ALL=C.UTF-8 %s --server 127.0.0.1:%d "
+	    "--ca %s support --credential %s; sleep 60'", session,
+	    pane_san_env(h->dir), h->dir, h->peer_bin, h->port, h->ca,
+	    cpath), 0);
 	if (pane_wait(session, "Signed in as Sam", T_MS) ||
 	    pane_wait(session, "available", T_MS))
 		goto out;

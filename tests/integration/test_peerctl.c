@@ -595,10 +595,11 @@ test_peerctl_top_tty(void **state)
 	r = queue_lgbtq(w);
 	snprintf(sock, sizeof sock, "peerctl%d", (int)getpid());
 	assert_int_equal(pane_sh("tmux new-session -d -s %s -x 100 -y 40 "
-	    "'echo before-top; %s top --server 127.0.0.1:%d --ca %s "
+	    "'echo before-top; %s%s top --server 127.0.0.1:%d --ca %s "
 	    "--credential %s; echo top-status=$?; stty -a | grep -q -- "
 	    "-icanon || echo canon-again; sleep 60'", sock,
-	    w->h->peerctl_bin, w->h->port, w->h->ca, op), 0);
+	    pane_san_env(w->h->dir), w->h->peerctl_bin, w->h->port, w->h->ca,
+	    op), 0);
 	ok = pane_wait(sock, "peerctl top", 5000) == 0 &&
 	    pane_wait(sock, "connected", 5000) == 0 &&
 	    pane_wait(sock, "GAP 1", 5000) == 0 &&
