@@ -42,6 +42,7 @@
 #define HARNESS_LOG_MAX		(8 << 20) /* bytes of peerd log read at most */
 #define HARNESS_DUMP_LINES	60	/* lines of log printed on failure */
 #define HARNESS_DIR_PREFIX	"peerd-test."	/* + creator pid + ".XXXXXX" */
+#define HARNESS_KEPT		"kept"	/* file marking a HARNESS_KEEP dir */
 #define HARNESS_WRAP_ARGS	32	/* words of PEERD_WRAPPER, at most */
 #define HARNESS_VG_EXIT		99	/* memcheck.mk: --error-exitcode */
 #define HARNESS_SCAN_MAX	(8 << 20) /* bytes of one file checked */
@@ -413,7 +414,7 @@ harness_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 static void
 harness_sweep(const char *tmp)
 {
-	char		 path[HARNESS_PATH];
+	char		 path[HARNESS_PATH], kept[HARNESS_PATH];
 	struct dirent	*de;
 	DIR		*d;
 	char		*end;
@@ -431,8 +432,11 @@ harness_sweep(const char *tmp)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
-		if (harness_path(path, tmp, de->d_name) == 0)
-			nftw(path, harness_rm, 16, FTW_DEPTH | FTW_PHYS);
+		if (harness_path(path, tmp, de->d_name) == -1 ||
+		    harness_path(kept, path, HARNESS_KEPT) == -1 ||
+		    access(kept, F_OK) == 0)	/* HARNESS_KEEP=1 */
+			continue;
+		nftw(path, harness_rm, 16, FTW_DEPTH | FTW_PHYS);
 	}
 	closedir(d);
 }
@@ -491,6 +495,8 @@ void
 harness_free(struct harness *h)
 {
 	const char	*keep, *verbose;
+	char		 path[HARNESS_PATH];
+	int		 fd;
 
 	if (h == NULL)
 		return;
@@ -499,8 +505,13 @@ harness_free(struct harness *h)
 	if ((verbose = getenv("HARNESS_VERBOSE")) != NULL && *verbose == '1')
 		harness_log_dump(h);
 	keep = getenv("HARNESS_KEEP");
-	if (keep != NULL && *keep == '1')
+	if (keep != NULL && *keep == '1') {
+		/* Marked, so the next test's sweep leaves it alone. */
+		if (harness_path(path, h->dir, HARNESS_KEPT) == 0 &&
+		    (fd = open(path, O_WRONLY | O_CREAT, 0600)) != -1)
+			close(fd);
 		fprintf(stderr, "harness: kept %s\n", h->dir);
+	}
 	else if (h->dir[0] != '\0')
 		nftw(h->dir, harness_rm, 16, FTW_DEPTH | FTW_PHYS);
 	free(h->extra);

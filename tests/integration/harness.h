@@ -10,8 +10,9 @@
  *
  * Environment (set by `make test`): PEERD_BIN, PEER_BIN, PEERCTL_BIN,
  * PEERD_SRC (the repository root).  HARNESS_VERBOSE=1 prints peerd's log
- * at teardown; HARNESS_KEEP=1 keeps the temp dir.  PEERD_WRAPPER (set by
- * `make memcheck`) is a command peerd runs under, split on blanks, e.g.
+ * at teardown; HARNESS_KEEP=1 keeps the temp dir (remove it yourself).
+ * PEERD_WRAPPER (set by `make memcheck`) is a command peerd runs under,
+ * split on blanks, e.g.
  * "valgrind --error-exitcode=99 --log-file=%q{PEERD_TEST_DIR}/valgrind.%p.log";
  * peerd's environment has PEERD_TEST_DIR, the temp dir.  HARNESS_SLOW=N
  * (1..100, default 1) multiplies the harness's waits below, for a peerd
