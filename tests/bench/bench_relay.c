@@ -51,7 +51,7 @@ usage(FILE *f)
 "           [--servers both|peerd|other] [--seconds S] [--warmup S]\n"
 "           [--rounds N] [--pairs N] [--window N] [--sizes N[,N...]]\n"
 "           [--rtts N] [--conns N] [--supporters N] [--changes N]\n"
-"           [--deadline S] [--keep] [--verbose]\n"
+"           [--deadline S] [--keep] [--dump-rtt FILE] [--verbose]\n"
 "environment: PEERD_BIN (required), PEERD_SRC (repository, default .),\n"
 "           MOSQUITTO_BIN, REDIS_SERVER_BIN, OPENSSL_BIN, PEERD_WRAPPER\n");
 }
@@ -228,6 +228,7 @@ bench_options(int argc, char **argv)
 		{ "changes", required_argument, NULL, 'C' },
 		{ "deadline", required_argument, NULL, 'D' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "dump-rtt", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -237,7 +238,7 @@ bench_options(int argc, char **argv)
 
 	bench.seconds = 3;
 	bench.warmup = 1;
-	bench.rounds = 5;
+	bench.rounds = 7;
 	bench.pairs = 64;
 	bench.window = 64;
 	bench.sizes[0] = 512;
@@ -304,6 +305,9 @@ bench_options(int argc, char **argv)
 			break;
 		case 'k':
 			bench.keep = 1;
+			break;
+		case 'R':
+			bench.dump_rtt = optarg;
 			break;
 		case 'v':
 			bench.verbose = 1;

@@ -84,6 +84,7 @@ struct bench {
 	int		 run_other;	/* mosquitto / s_server */
 	int		 verbose;
 	int		 keep;
+	const char	*dump_rtt;	/* file for every round trip, or NULL */
 };
 extern struct bench	 bench;
 

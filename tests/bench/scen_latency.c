@@ -45,6 +45,28 @@ lat_pct(const int64_t *v, uint64_t n, double q)
 	return ((double)v[rank - 1] / 1000.0);
 }
 
+/* Write every round trip, in the order taken, to bench.dump_rtt. */
+static void
+lat_dump(struct pairs *a, struct pairs *b, int64_t *rtt[2], uint64_t n)
+{
+	FILE		*f;
+	uint64_t	 i;
+
+	if ((f = fopen(bench.dump_rtt, "w")) == NULL) {
+		fprintf(stderr, "bench: cannot write %s\n", bench.dump_rtt);
+		return;
+	}
+	fprintf(f, "# i server rtt_us\n");
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%llu %s %.1f\n", (unsigned long long)i,
+		    srv_name(a->srv), (double)rtt[0][i] / 1000);
+		if (b != NULL)
+			fprintf(f, "%llu %s %.1f\n", (unsigned long long)i,
+			    srv_name(b->srv), (double)rtt[1][i] / 1000);
+	}
+	fclose(f);
+}
+
 int
 scen_latency(struct pairs *pd, struct pairs *mq, double p99[2])
 {
@@ -83,6 +105,8 @@ scen_latency(struct pairs *pd, struct pairs *mq, double p99[2])
 			(void)proc_counters(sets[k]->srv->pid, &sc1[k],
 			    &mf1[k]);
 		}
+	if (bench.dump_rtt != NULL)
+		lat_dump(a, b, rtt, n);
 	for (k = 0; k < 2; k++) {
 		/* rtt[0] belongs to a, rtt[1] to b. */
 		struct pairs	*set = k == 0 ? a : b;

@@ -291,9 +291,10 @@ scen_presence(struct pairs *set, double baseline)
 		on_cpu[r] = one.msgs_per_cpu_s;
 		printf("# presence churn=on round=%d msgs_per_s=%.0f "
 		    "msgs_per_cpu_s=%.0f changes_per_s=%.0f "
-		    "window_redis_cmds_per_s=%.0f\n", r + 1, one.msgs_per_s,
-		    one.msgs_per_cpu_s, one.changes_per_s,
-		    one.redis_cmds_per_s);
+		    "window_redis_cmds_per_s=%.0f faults_per_msg=%.2f\n",
+		    r + 1, one.msgs_per_s, one.msgs_per_cpu_s,
+		    one.changes_per_s, one.redis_cmds_per_s,
+		    one.faults_per_msg);
 		/* Let the last changes land before the quiet round. */
 		loop_run_for(200);
 		if (churn_redis(&ch, &cmds[1]) == -1 ||
@@ -303,8 +304,10 @@ scen_presence(struct pairs *set, double baseline)
 		off_rate[r] = one.msgs_per_s;
 		off_cpu[r] = one.msgs_per_cpu_s;
 		printf("# presence churn=off round=%d msgs_per_s=%.0f "
-		    "msgs_per_cpu_s=%.0f window_redis_cmds_per_s=%.0f\n", r + 1,
-		    one.msgs_per_s, one.msgs_per_cpu_s, one.redis_cmds_per_s);
+		    "msgs_per_cpu_s=%.0f window_redis_cmds_per_s=%.0f "
+		    "faults_per_msg=%.2f\n", r + 1, one.msgs_per_s,
+		    one.msgs_per_cpu_s, one.redis_cmds_per_s,
+		    one.faults_per_msg);
 		fflush(stdout);
 	}
 	if (ch.lost > 0 || srv_check(ch.srv) == -1)
