@@ -55,9 +55,10 @@
  *   SHUTDOWN      conn_shutdown_all, as on SIGTERM
  *   PAUSE         the client stops reading (again: starts); the server's
  *                 socket buffer is small, so its output backs up
- *   REPEAT n      the slot's last FRAME goes (n + 1) * 4 times more, its
- *                 envelope id and client_msg_id counting up: floods, the
- *                 held-message caps, backpressure
+ *   REPEAT n      the slot's last FRAME goes again, its envelope id and
+ *                 client_msg_id counting up: n % 16 + 1 times, or for n
+ *                 of 240 and up (n - 239) * 128 times (floods, the
+ *                 held-message caps, backpressure)
  *   (kinds 10-15 are FRAME)
  *
  * Filling in ids: the harness reads all the server sends each client and
@@ -118,7 +119,8 @@ enum cred_status __real_cred_verify(const uint8_t *, size_t, EVP_PKEY *,
 #define FZ_WRITE_TRIES	64	/* loop passes a blocked write may wait */
 #define FZ_READ_BUF	16384	/* bytes read from a socket at once */
 #define FZ_SNDBUF	16384	/* bytes, the server end's socket buffer */
-#define FZ_REPEAT_UNIT	4	/* REPEAT n sends (n + 1) * this many */
+#define FZ_REPEAT_BIG	240	/* REPEAT n from here is a flood */
+#define FZ_REPEAT_UNIT	128	/* frames per step of a flood */
 
 enum fz_kind {
 	FZ_OPEN,
@@ -832,12 +834,20 @@ fz_frame(struct fz_slot *s, const uint8_t *body, size_t len)
 	frame_free(env);
 }
 
-/* REPEAT: the last FRAME again, its ids counting up. */
+/*
+ * REPEAT: the last FRAME again, its ids counting up.  Floods are slow
+ * (milliseconds), so only the top 16 values of n make one.
+ */
 static void
 fz_repeat(struct fz_slot *s, uint8_t n)
 {
 	Envelope	*env;
-	u_int		 i, count = ((u_int)n + 1) * FZ_REPEAT_UNIT;
+	u_int		 i, count;
+
+	if (n >= FZ_REPEAT_BIG)
+		count = ((u_int)n - FZ_REPEAT_BIG + 1) * FZ_REPEAT_UNIT;
+	else
+		count = n % 16 + 1;
 
 	if (s->last == NULL || (env = peerd__v1__envelope__unpack(NULL,
 	    s->lastlen, s->last)) == NULL)

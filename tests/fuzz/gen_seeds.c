@@ -861,10 +861,10 @@ gen_dispatch_seeds(void)
 	big[sizeof big - 1] = '\0';
 	env_chat(&env, 1, 1, big);
 	gen_op_env(&g, SLOT_REQ, &env, 0);
-	gen_op(&g, OP(K_REPEAT, SLOT_REQ), 127);
+	gen_op(&g, OP(K_REPEAT, SLOT_REQ), 0xf3);	/* 512 */
 	env_delivered(&env, 1, 100000);
 	gen_op_env(&g, SLOT_SUP, &env, 0);
-	gen_op(&g, OP(K_REPEAT, SLOT_REQ), 127);
+	gen_op(&g, OP(K_REPEAT, SLOT_REQ), 0xf3);
 	env_typing(&env, 1);
 	gen_op_env(&g, SLOT_REQ, &env, 0);
 	gen_byte(&g, OP(K_PAUSE, SLOT_SUP));
@@ -878,7 +878,7 @@ gen_dispatch_seeds(void)
 	gen_byte(&g, OP(K_PAUSE, SLOT_OTHER));
 	env_stats(&env);
 	gen_op_env(&g, SLOT_OTHER, &env, 0);
-	gen_op(&g, OP(K_REPEAT, SLOT_OTHER), 255);
+	gen_op(&g, OP(K_REPEAT, SLOT_OTHER), 0xf7);	/* 1024 */
 	gen_op(&g, OP(K_TICK, 0), 128 + 70);
 	gen_write(&g, "dispatch", "flood");
 
