@@ -15,6 +15,7 @@
 /* 32 public bytes: the fixture is for fuzzing only. */
 static const uint8_t	fixture_seed[32] = "peerd fuzz fixture: not a secret";
 
+/* Make the fixture key from its seed, once. */
 EVP_PKEY *
 fixture_key(void)
 {
@@ -31,6 +32,7 @@ fixture_key(void)
 	return (key);
 }
 
+/* Sign a payload with the fixture key; wrap both as a Credential. */
 size_t
 fixture_sign_payload(const uint8_t *payload, size_t len, uint8_t *out,
     size_t outlen)
@@ -58,6 +60,7 @@ fixture_sign_payload(const uint8_t *payload, size_t len, uint8_t *out,
 	return (peerd__v1__credential__pack(&c, out));
 }
 
+/* Write the fixture public key as PEM. */
 int
 fixture_write_pubkey(const char *path)
 {
@@ -82,6 +85,7 @@ fixture_log_write(void *cookie, const char *buf, size_t size)
 	return ((ssize_t)size);
 }
 
+/* Point stderr (peerd's log) at a stream that drops all but errors. */
 void
 fixture_quiet(void)
 {

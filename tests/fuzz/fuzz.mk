@@ -37,9 +37,9 @@ FUZZ_LIBPEERD	:= $(FUZZ_DIR)/libpeerd.a
 FUZZ_LIBS	:= $(FUZZ_LIBPEERD) $(FUZZ_LIBMATCHER) $(FUZZ_LIBPROTO)
 FUZZ_BINS	:= $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_GEN	:= $(FUZZ_DIR)/gen_seeds
-FUZZ_ALL_OBJS	:= $(call fuzz_obj,$(PROTO_SRCS) $(MATCHER_SRCS) $(DAEMON_SRCS) \
-		   $(FUZZ_HARNESS) tests/fuzz/fixture.c tests/fuzz/gen_seeds.c) \
-		   $(FUZZ_OBJ)/gen/peer.pb-c.o
+FUZZ_ALL_OBJS	:= $(call fuzz_obj,$(PROTO_SRCS) $(MATCHER_SRCS) \
+		   $(DAEMON_SRCS) $(FUZZ_HARNESS) tests/fuzz/fixture.c \
+		   tests/fuzz/gen_seeds.c) $(FUZZ_OBJ)/gen/peer.pb-c.o
 
 $(FUZZ_OBJ)/proto/%.o:	 FUZZ_INCS := $(INC_PROTO)
 $(FUZZ_OBJ)/gen/%.o:	 FUZZ_INCS := $(INC_PROTO)

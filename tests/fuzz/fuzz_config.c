@@ -73,6 +73,7 @@ fz_cleanup(void)
 	rmdir(fz_dir);
 }
 
+/* Log quietly; make the directory of files to include. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -174,6 +175,7 @@ fz_check_loaded(void)
 	}
 }
 
+/* Load one input as a config file, check, clear. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -50,6 +50,7 @@ fz_cleanup(void)
 	unlink(fz_file);
 }
 
+/* Make the public key and the file mode 3 writes. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -160,6 +161,7 @@ fz_file_read(const uint8_t *data, size_t size, uint64_t now)
 		fz_fail("cred_read_file failed without a message");
 }
 
+/* Run one input through the mode its first byte picks. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

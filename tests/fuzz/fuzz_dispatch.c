@@ -215,7 +215,7 @@ fz_fail(const char *what)
 	abort();
 }
 
-/* ---- what the link replaces ---- */
+/* ---- what the link replaces (--wrap) or interposes ---- */
 
 /* The monotonic clocks run fz_clock_ns ahead; CLOCK_REALTIME does not. */
 int
@@ -370,6 +370,7 @@ fz_make_creds(void)
 	}
 }
 
+/* Configure, start auth and the event base, prepare the credentials. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -943,6 +944,7 @@ fz_end(void)
 		fz_fail("an event outlived teardown");
 }
 
+/* Run one session: knobs, operations, teardown. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

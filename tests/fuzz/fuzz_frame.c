@@ -244,6 +244,7 @@ out:
 	evbuffer_free(in);
 }
 
+/* Decode one stream both ways and compare. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

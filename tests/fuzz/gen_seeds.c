@@ -190,6 +190,7 @@ env_hello(Envelope *env, Role role, const uint8_t *cred, size_t credlen,
 	env->hello = &gen_h;
 }
 
+/* Ping. */
 static void
 env_ping(Envelope *env, uint64_t nonce)
 {
@@ -201,6 +202,7 @@ env_ping(Envelope *env, uint64_t nonce)
 	env->ping = &gen_ping;
 }
 
+/* RequestPeer, needing lgbtq if need. */
 static void
 env_request(Envelope *env, int need)
 {
@@ -221,6 +223,7 @@ env_request(Envelope *env, int need)
 	env->request_peer = &gen_rp;
 }
 
+/* CancelRequest. */
 static void
 env_cancel(Envelope *env)
 {
@@ -231,6 +234,7 @@ env_cancel(Envelope *env)
 	env->cancel_request = &gen_cancel;
 }
 
+/* SetAvailability. */
 static void
 env_avail(Envelope *env, Peerd__V1__SupporterStatus st, uint32_t cap)
 {
@@ -243,6 +247,7 @@ env_avail(Envelope *env, Peerd__V1__SupporterStatus st, uint32_t cap)
 	env->set_availability = &gen_sa;
 }
 
+/* AcceptOffer. */
 static void
 env_accept(Envelope *env, uint64_t offer)
 {
@@ -254,6 +259,7 @@ env_accept(Envelope *env, uint64_t offer)
 	env->accept_offer = &gen_accept;
 }
 
+/* DeclineOffer. */
 static void
 env_decline(Envelope *env, uint64_t offer)
 {
@@ -265,6 +271,7 @@ env_decline(Envelope *env, uint64_t offer)
 	env->decline_offer = &gen_decline;
 }
 
+/* ChatMessage. */
 static void
 env_chat(Envelope *env, uint64_t conv, uint64_t cmid, const char *text)
 {
@@ -278,6 +285,7 @@ env_chat(Envelope *env, uint64_t conv, uint64_t cmid, const char *text)
 	env->chat_message = &gen_chat;
 }
 
+/* Delivered. */
 static void
 env_delivered(Envelope *env, uint64_t conv, uint64_t seq)
 {
@@ -289,6 +297,7 @@ env_delivered(Envelope *env, uint64_t conv, uint64_t seq)
 	env->delivered = &gen_deliv;
 }
 
+/* Typing. */
 static void
 env_typing(Envelope *env, uint64_t conv)
 {
@@ -300,6 +309,7 @@ env_typing(Envelope *env, uint64_t conv)
 	env->typing = &gen_typing;
 }
 
+/* EndConversation. */
 static void
 env_end(Envelope *env, uint64_t conv, int requeue)
 {
@@ -312,6 +322,7 @@ env_end(Envelope *env, uint64_t conv, int requeue)
 	env->end_conversation = &gen_end;
 }
 
+/* Report. */
 static void
 env_report(Envelope *env, uint64_t conv)
 {
@@ -324,6 +335,7 @@ env_report(Envelope *env, uint64_t conv)
 	env->report = &gen_report;
 }
 
+/* StatsRequest. */
 static void
 env_stats(Envelope *env)
 {
@@ -339,6 +351,7 @@ env_stats(Envelope *env)
 /* Frame mode byte: pre-Hello limit index, post-Hello limit index. */
 #define FRAME_MODE(pre, post)	((uint8_t)((pre) | (post) << 3))
 
+/* Write the fuzz_frame seeds. */
 static void
 gen_frame_seeds(void)
 {
@@ -425,6 +438,7 @@ gen_frame_seeds(void)
 
 /* ---- fuzz_credential ---- */
 
+/* Write the fuzz_credential seeds. */
 static void
 gen_credential_seeds(void)
 {
@@ -499,6 +513,7 @@ gen_credential_seeds(void)
 
 /* ---- fuzz_config ---- */
 
+/* Write the fuzz_config seeds. */
 static void
 gen_config_seeds(void)
 {
@@ -660,6 +675,7 @@ gen_matched(struct gen *g, uint8_t knobs)
 	gen_op_env(g, SLOT_SUP, &env, 0);
 }
 
+/* Write the fuzz_dispatch seeds. */
 static void
 gen_dispatch_seeds(void)
 {
@@ -889,6 +905,7 @@ gen_dispatch_seeds(void)
 	gen_write(&g, "dispatch", "expiry");
 }
 
+/* Write every corpus under DIR. */
 int
 main(int argc, char **argv)
 {
