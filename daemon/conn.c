@@ -40,12 +40,18 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "peerd.h"
 
+#define CONN_READ_MAX	(4096 - 64) /* bytes decrypted per read: the input
+				   chain libevent allocates for it (plus its
+				   header) is then 4 KiB, which is wiped when
+				   freed, instead of the 32 KiB that the
+				   default 16 KiB read would take */
 #define CONN_OVERFLOW	64	/* connections over max_connections that still
 				   get a TOO_MANY_CONNECTIONS Error; beyond
 				   that they are closed at accept */
@@ -294,6 +300,7 @@ conn_new(int fd, const struct sockaddr *sa, int salen)
 		return (NULL);
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_set_max_single_read(c->bev, CONN_READ_MAX);
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    FRAME_HEADER + c->max_frame);
@@ -412,6 +419,23 @@ conn_throttle(struct conn *c, size_t queued)
 }
 
 /*
+ * Output is about to be queued to c with none waiting: have it written
+ * once the callback running now returns, in this turn of the loop, rather
+ * than after the next epoll_wait reports the socket writable.  Every frame
+ * queued to c until then goes out in the same SSL_write (frame_write packs
+ * them into one chain), and the write event that libevent adds for the new
+ * output and deletes once it is written never reaches the kernel: the base
+ * uses epoll's changelist (server.c), where an add and a delete within one
+ * turn cancel out.  If the socket cannot take it all, libevent's write
+ * event stays added and finishes the job as before.
+ */
+static void
+conn_write_soon(struct conn *c)
+{
+	event_active(&c->bev->ev_write, EV_WRITE, 1);
+}
+
+/*
  * Return 1 if bytes more may be queued to c without passing
  * CONN_OUTPUT_HIGH (always when nothing is queued).  Otherwise throttle c
  * as if it had passed the mark, so conn_write calls conv_drained once
@@ -446,6 +470,8 @@ conn_send(struct conn *c, const Envelope *env)
 	if (c->state == CONN_CLOSING || c->state == CONN_TLS_HANDSHAKE ||
 	    (c->flags & CONN_F_SLOW))
 		return (-1);
+	if (evbuffer_get_length(out) == 0)
+		conn_write_soon(c);
 	if (frame_write(out, env, conf.max_frame) != 0) {
 		log_warnx("conn=%llu event=send_failed body=%s bytes=%zu",
 		    (unsigned long long)c->id, frame_body_name(env),

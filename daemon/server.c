@@ -141,6 +141,14 @@ server_start(void)
 	signal(SIGPIPE, SIG_IGN);
 	if ((cfg = event_config_new()) == NULL)
 		fatalx("event=start_failed reason=event_config_new");
+	/*
+	 * Apply event changes once per turn of the loop, just before
+	 * epoll_wait, so that an add and a delete of the same event in one
+	 * turn cost no system call (conn.c writes output in the turn that
+	 * queues it).  No descriptor of ours is dup()ed, the one case the
+	 * changelist gets wrong.
+	 */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	if ((server_base = event_base_new_with_config(cfg)) == NULL)
 		fatalx("event=start_failed reason=event_base_new");
 	event_config_free(cfg);
