@@ -7,15 +7,22 @@
  *   presence_set/remove --> table, record marked dirty --> flush timer
  *     (PRESENCE_FLUSH_MS: changes in between coalesce) --> one pipeline
  *
- * A record is written as MULTI, SADD peerd:node:<node> <id>, EXPIRE of the
- * node set, HSET peerd:presence:<id> node status load capacity updated,
- * EXPIRE, EXEC: a link lost half-way applies nothing, so no record is ever
- * left without its expiry.  A record is removed with a script that deletes
+ * The records of one flush are written as one transaction (at most
+ * PRESENCE_BATCH records): MULTI, SADD peerd:node:<node> <id>..., EXPIRE of
+ * the node set, then per record HSET peerd:presence:<id> node status load
+ * capacity updated and its EXPIRE, EXEC: a link lost half-way applies
+ * nothing, so no record is ever left without its expiry.  A record is removed with a script that deletes
  * the hash only while its node field is ours (the supporter may have moved
  * to another node since) and takes the id out of our node set.
  *
- * A heartbeat every presence_ttl/3 seconds rewrites every record, which
- * refreshes the expiries and restores records Redis lost.  When Redis comes
+ * A heartbeat rewrites every record once each presence_ttl/3 seconds,
+ * which refreshes the expiries and restores records Redis lost.  It is
+ * spread over that interval: each PRESENCE_BEAT_TICK it rewrites the
+ * records of the next slice of the table's chains, so Redis never gets
+ * them all in one burst.  A record written in the last half interval (a
+ * change) is left for the next round: its expiry is still at least
+ * presence_ttl - interval/2 away, and the next round comes within one
+ * interval and a tick, well inside that for every presence_ttl >= 5.  When Redis comes
  * (back) up, every record is republished and the ids our node set lists
  * that we do not hold (a crash, removals while Redis was away) are deleted
  * the same careful way.  While Redis is down writes are dropped.
@@ -38,6 +45,8 @@
 
 #define PRESENCE_FLUSH_MS	50	/* ms changes coalesce before a write */
 #define PRESENCE_BUCKETS	1024	/* hash chains in the table */
+#define PRESENCE_BEAT_TICK	1	/* seconds between heartbeat slices */
+#define PRESENCE_BATCH		256	/* records in one MULTI...EXEC */
 #define PRESENCE_STALE_MAX	100000	/* ids read back from our node set */
 #define PRESENCE_KEY		"peerd:presence:"  /* + id: hash */
 #define PRESENCE_NODE_KEY	"peerd:node:"	   /* + node id: set */
@@ -57,6 +66,8 @@ struct presence {
 	u_int				 load;
 	u_int				 capacity;
 	long long			 updated;	/* unix s, last change */
+	time_t				 sent;		/* monotonic s, last
+							   written, or 0 */
 	int				 flags;
 #define PRESENCE_F_DIRTY	0x1	/* on the dirty list */
 #define PRESENCE_F_GONE		0x2	/* removed: delete, then free */
@@ -73,6 +84,7 @@ static u_int			 presence_count;	/* not gone */
 static struct event		*presence_flush_ev;
 static struct event		*presence_beat_ev;
 static int			 presence_running;
+static u_int			 presence_beat_next;	/* next chain */
 static char			 presence_node_key[sizeof PRESENCE_NODE_KEY +
 				    64];
 
@@ -152,31 +164,50 @@ presence_send_delete(const char *id)
 	    PRESENCE_DEL_SCRIPT, id, presence_node_key, conf.node_id, id);
 }
 
-/* Send p's record as one transaction (dropped if Redis is down). */
+/*
+ * Send the n records of v as one transaction (dropped if Redis is down):
+ * one SADD and EXPIRE of the node set for all of them, then each record
+ * and its expiry.
+ */
 static void
-presence_send(const struct presence *p)
+presence_send(struct presence **v, u_int n)
 {
-	if (redis_command(NULL, NULL, "MULTI") != 0)
+	const char	*argv[2 + PRESENCE_BATCH];
+	time_t		 now = util_now();
+	u_int		 i;
+
+	if (n == 0 || redis_command(NULL, NULL, "MULTI") != 0)
 		return;
-	redis_command(NULL, NULL, "SADD %s %s", presence_node_key, p->id);
+	argv[0] = "SADD";
+	argv[1] = presence_node_key;
+	for (i = 0; i < n; i++)
+		argv[2 + i] = v[i]->id;
+	redis_command_argv(NULL, NULL, (int)(2 + n), argv, NULL);
 	redis_command(NULL, NULL, "EXPIRE %s %u", presence_node_key,
 	    conf.presence_ttl);
-	redis_command(NULL, NULL, "HSET " PRESENCE_KEY "%s node %s status %s "
-	    "load %u capacity %u updated %lld", p->id, conf.node_id,
-	    presence_status_name(p->status), p->load, p->capacity,
-	    p->updated);
-	redis_command(NULL, NULL, "EXPIRE " PRESENCE_KEY "%s %u", p->id,
-	    conf.presence_ttl);
+	for (i = 0; i < n; i++) {
+		redis_command(NULL, NULL, "HSET " PRESENCE_KEY "%s node %s "
+		    "status %s load %u capacity %u updated %lld", v[i]->id,
+		    conf.node_id, presence_status_name(v[i]->status),
+		    v[i]->load, v[i]->capacity, v[i]->updated);
+		redis_command(NULL, NULL, "EXPIRE " PRESENCE_KEY "%s %u",
+		    v[i]->id, conf.presence_ttl);
+		v[i]->sent = now;
+	}
 	redis_command(NULL, NULL, "EXEC");
 }
 
-/* Write every dirty record (a pipeline: hiredis sends them together). */
+/*
+ * Write every dirty record (a pipeline: hiredis sends them together),
+ * PRESENCE_BATCH records to a transaction.  A supporter changed several
+ * times since the last flush is on the list once, with its latest state.
+ */
 static void
 presence_flush(void)
 {
-	struct presence	*p;
+	struct presence	*p, *batch[PRESENCE_BATCH];
 	int		 up = redis_is_up();
-	u_int		 n = 0;
+	u_int		 n = 0, nb = 0;
 
 	while ((p = TAILQ_FIRST(&presence_dirty)) != NULL) {
 		TAILQ_REMOVE(&presence_dirty, p, dirty);
@@ -185,10 +216,16 @@ presence_flush(void)
 			if (up)
 				presence_send_delete(p->id);
 			presence_free(p);
-		} else if (up)
-			presence_send(p);
+		} else if (up) {
+			batch[nb++] = p;
+			if (nb == PRESENCE_BATCH) {
+				presence_send(batch, nb);
+				nb = 0;
+			}
+		}
 		n++;
 	}
+	presence_send(batch, nb);
 	if (n != 0)
 		log_debug("event=presence_flush records=%u redis=%s", n,
 		    up ? "up" : "down");
@@ -217,16 +254,41 @@ presence_mark_all(void)
 				presence_mark(p);
 }
 
-/* The heartbeat: rewrite every record, refreshing its expiry. */
+/* Return the seconds in which the heartbeat rewrites every record. */
+static u_int
+presence_beat_every(void)
+{
+	u_int	every = conf.presence_ttl / 3;
+
+	return (every > PRESENCE_BEAT_TICK ? every : PRESENCE_BEAT_TICK);
+}
+
+/*
+ * The heartbeat tick: rewrite the records of the next slice of chains
+ * (every chain once per presence_beat_every), refreshing their expiry,
+ * except those written in the last half interval.
+ */
 static void
 presence_beat_cb(evutil_socket_t fd, short events, void *arg)
 {
+	struct presence	*p;
+	u_int		 every = presence_beat_every(), per, i;
+	time_t		 now = util_now(), recent = every / 2;
+
 	(void)fd;
 	(void)events;
 	(void)arg;
 	if (!redis_is_up())
 		return;
-	presence_mark_all();
+	per = (PRESENCE_BUCKETS * PRESENCE_BEAT_TICK + every - 1) / every;
+	for (i = 0; i < per; i++) {
+		LIST_FOREACH(p, &presence_table[presence_beat_next], chain)
+			if (!(p->flags & PRESENCE_F_GONE) &&
+			    (p->sent == 0 || now - p->sent >= recent))
+				presence_mark(p);
+		presence_beat_next = (presence_beat_next + 1) %
+		    PRESENCE_BUCKETS;
+	}
 	presence_flush();
 }
 
@@ -300,8 +362,8 @@ presence_redis_change(int up)
 int
 presence_start(void)
 {
-	struct timeval	tv;
-	u_int		i, every;
+	struct timeval	tv = { PRESENCE_BEAT_TICK, 0 };
+	u_int		i;
 
 	for (i = 0; i < PRESENCE_BUCKETS; i++)
 		LIST_INIT(&presence_table[i]);
@@ -312,9 +374,6 @@ presence_start(void)
 	    presence_beat_cb, NULL);
 	if (presence_flush_ev == NULL || presence_beat_ev == NULL)
 		fatalx("event=start_failed reason=presence_timers");
-	every = conf.presence_ttl / 3;
-	tv.tv_sec = every > 0 ? every : 1;
-	tv.tv_usec = 0;
 	evtimer_add(presence_beat_ev, &tv);
 	presence_running = 1;
 	redis_on_change(presence_redis_change);

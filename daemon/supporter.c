@@ -427,7 +427,8 @@ supporter_set_availability(struct conn *c, const Envelope *env)
 	(void)matcher_supporter_set_status(match_matcher, s->nid,
 	    supporter_mstatus(s->status));
 	supporter_publish(s);
-	log_info("conn=%llu event=availability status=%s capacity=%u",
+	/* Debug: supporters may change it many times a minute. */
+	log_debug("conn=%llu event=availability status=%s capacity=%u",
 	    (unsigned long long)c->id, supporter_status_name(s->status),
 	    s->capacity);
 	conn_ok(c, env->id);
