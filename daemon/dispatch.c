@@ -202,7 +202,7 @@ dispatch_hello(struct conn *c, const Envelope *env)
 	const Hello	*h = env->hello;
 	ErrorCode	 code;
 	Role		 role;
-	char		 why[256];
+	char		 why[256], client[CONN_CLIENT_MAX];
 
 	if (h->protocol_version != PEERD_PROTOCOL) {
 		conn_error(c, env->id, ERR(UNSUPPORTED_VERSION), 1,
@@ -210,7 +210,7 @@ dispatch_hello(struct conn *c, const Envelope *env)
 		    "speaks %d)", h->protocol_version, PEERD_PROTOCOL);
 		return;
 	}
-	log_escape(c->client, sizeof c->client, h->client_name,
+	log_escape(client, sizeof client, h->client_name,
 	    strlen(h->client_name));
 	if ((code = auth_hello(c, h, &role, why, sizeof why)) != 0) {
 		conn_error(c, env->id, code, 1, "%s", why);
@@ -218,7 +218,7 @@ dispatch_hello(struct conn *c, const Envelope *env)
 	}
 	conn_ready(c, role);
 	log_info("conn=%llu event=hello role=%s client=\"%s\" resume=%zu",
-	    (unsigned long long)c->id, conn_role_name(c->role), c->client,
+	    (unsigned long long)c->id, conn_role_name(c->role), client,
 	    h->n_resume);
 	dispatch_welcome(c, env->id);
 	if (c->role == ROLE_SUPPORTER)

@@ -275,7 +275,8 @@ enum conn_state {
 #define CONN_KEEPALIVE_SLACK	1000	/* ms a keepalive may be late, at
 					   least (else keepalive / 2) */
 #define CONN_CLIENT_MAX		(LOG_ESCAPE_MAX * 4 + 4) /* bytes, escaped
-						   Hello.client_name */
+						   Hello.client_name (logged,
+						   not kept) */
 
 struct conv_side;
 TAILQ_HEAD(conv_side_list, conv_side);
@@ -289,7 +290,6 @@ struct conn {
 	size_t			 max_frame;	/* bytes, the limit now */
 	char			 addr[CONN_ADDR_MAX];
 	uint64_t		 addr_key;	/* its per-address count */
-	char			 client[CONN_CLIENT_MAX]; /* escaped */
 	time_t			 since;		/* accepted, monotonic s */
 	const char		*reason;	/* why it is closing */
 	int			 flags;
