@@ -9,12 +9,15 @@
 #
 # Sanitized builds (make SANITIZER=address|undefined) stop at the first
 # error and check for leaks at exit, in the test binaries and in every
-# program they start (peerd, peer, peerctl inherit these options); an
-# ASAN_OPTIONS or UBSAN_OPTIONS already set is used as it is.
+# program they start (peerd, peer, peerctl inherit these options); a crash
+# gets the sanitizer's report with a stack, not cmocka's bare "Segmentation
+# fault" (allow_user_segv_handler=0).  An ASAN_OPTIONS or UBSAN_OPTIONS
+# already set is used as it is.
 set -u
 timeout_s=${TEST_TIMEOUT:-300}
-: "${ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1:print_summary=1}"
-: "${UBSAN_OPTIONS=halt_on_error=1:abort_on_error=0:print_stacktrace=1:print_summary=1}"
+san=halt_on_error=1:abort_on_error=0:allow_user_segv_handler=0:print_summary=1
+: "${ASAN_OPTIONS=$san:detect_leaks=1}"
+: "${UBSAN_OPTIONS=$san:print_stacktrace=1}"
 export ASAN_OPTIONS UBSAN_OPTIONS
 passed=0 failed=0 bad=
 out=$(mktemp)

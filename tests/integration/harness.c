@@ -591,7 +591,7 @@ harness_write_conf(struct harness *h, const char *extra)
 /*
  * Note in h->unclean (the first reason only) why the peerd just reaped
  * with wait status st was not clean: a crash, valgrind's error exit, or,
- * when the harness stopped it (stopped), anything but exit 0.
+ * when it was told to stop (stopped), anything but exit 0.
  */
 static void
 harness_peerd_reaped(struct harness *h, int st, int stopped)
@@ -608,13 +608,14 @@ harness_peerd_reaped(struct harness *h, int st, int stopped)
 		    sig != SIGSYS && sig != SIGTRAP)
 			return;		/* a test's own kill */
 		snprintf(why, sizeof why, "peerd died of signal %d (%s)%s",
-		    sig, strsignal(sig), stopped ? " after SIGTERM" : "");
+		    sig, strsignal(sig), stopped ? " after being told to stop" :
+		    "");
 	} else if (WIFEXITED(st)) {
 		if (WEXITSTATUS(st) == 0 || (!stopped &&
 		    WEXITSTATUS(st) != HARNESS_VG_EXIT))
 			return;		/* a refusal a test asked for */
 		snprintf(why, sizeof why, "peerd exited %d%s%s",
-		    WEXITSTATUS(st), stopped ? " after SIGTERM" : "",
+		    WEXITSTATUS(st), stopped ? " after being told to stop" : "",
 		    WEXITSTATUS(st) == HARNESS_VG_EXIT ?
 		    " (valgrind's error exit code)" : "");
 	} else
@@ -624,7 +625,10 @@ harness_peerd_reaped(struct harness *h, int st, int stopped)
 		memcpy(h->unclean, why, sizeof h->unclean);
 }
 
-/* harness_reap() for peerd, noting an unclean exit. */
+/*
+ * harness_reap() for peerd, noting an unclean exit (after a test's SIGTERM
+ * or SIGINT, as after the harness's own, only exit 0 is clean).
+ */
 static int
 harness_peerd_reap(struct harness *h, int timeout_ms)
 {
@@ -633,7 +637,7 @@ harness_peerd_reap(struct harness *h, int timeout_ms)
 
 	r = harness_reap(&h->peerd_pid, &h->peerd_status, timeout_ms);
 	if (was != -1 && h->peerd_pid == -1)
-		harness_peerd_reaped(h, h->peerd_status, 0);
+		harness_peerd_reaped(h, h->peerd_status, h->peerd_asked);
 	return (r);
 }
 
@@ -693,6 +697,7 @@ harness_peerd_start(struct harness *h, const char *extra)
 			free(wrap);
 			return (-1);
 		}
+		h->peerd_asked = 0;
 		if ((h->peerd_pid = harness_spawn(argv, h->log)) == -1) {
 			free(wrap);
 			return (-1);
@@ -733,6 +738,8 @@ harness_peerd_signal(struct harness *h, int sig)
 {
 	if (h->peerd_pid == -1)
 		return (-1);
+	if (sig == SIGTERM || sig == SIGINT)
+		h->peerd_asked = 1;
 	return (kill(h->peerd_pid, sig));
 }
 
@@ -754,8 +761,9 @@ harness_peerd_stop(struct harness *h)
 {
 	int	r;
 
-	/* One that exited on its own was not stopped by us. */
-	if (harness_peerd_reap(h, 0) == 0 && h->peerd_pid == -1)
+	/* One that exited on its own or as a test asked: not stopped here. */
+	if (harness_peerd_reap(h, h->peerd_asked ? HARNESS_STOP_MS : 0) == 0
+	    && h->peerd_pid == -1)
 		return (0);
 	r = harness_kill(&h->peerd_pid, &h->peerd_status);
 	if (h->peerd_pid == -1)

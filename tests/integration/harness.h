@@ -89,6 +89,8 @@ struct harness {
 	char		*extra;			/* last extra config lines */
 	char		 unclean[256];		/* why a peerd run was not
 						   clean ("" while all were) */
+	int		 peerd_asked;		/* a test sent it SIGTERM or
+						   SIGINT: it is stopping */
 };
 
 /*
@@ -154,8 +156,12 @@ int		 harness_peerd_wait(struct harness *h, int timeout_ms);
 int		 harness_peerd_alive(struct harness *h);
 
 /*
- * Stop peerd: SIGTERM, SIGKILL after HARNESS_STOP_MS.  A peerd that then
- * does not exit 0 makes the run unclean (h->unclean).  Returns 0 or -1.
+ * Stop peerd: SIGTERM, SIGKILL after HARNESS_STOP_MS; when a test has
+ * already sent SIGTERM or SIGINT through harness_peerd_signal(), first
+ * wait HARNESS_STOP_MS for that shutdown (a second signal makes peerd
+ * leave at once, and one landing after its loop has ended kills it).  A
+ * peerd that does not exit 0 makes the run unclean (h->unclean).  Returns
+ * 0 or -1.
  */
 int		 harness_peerd_stop(struct harness *h);
 
