@@ -82,7 +82,7 @@ $(FUZZ_LIBPEERD): $(call fuzz_obj,$(DAEMON_SRCS))
 # (see the top of fuzz_dispatch.c).
 $(FUZZ_DIR)/fuzz_dispatch: FUZZ_LDEXTRA := -Wl,--wrap=tls_new_ssl \
 	-Wl,--wrap=bufferevent_openssl_socket_new -Wl,--wrap=RAND_bytes \
-	-Wl,--wrap=cred_verify
+	-Wl,--wrap=cred_verify -Wl,--wrap=stats_wait
 
 $(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: $(FUZZ_OBJ)/tests/fuzz/fuzz_%.o \
     $(FUZZ_FIXTURE) $(FUZZ_LIBS)
