@@ -154,6 +154,7 @@ struct fz_slot {
 	int		 paused;	/* not reading */
 	uint8_t		*last;		/* the last FRAME body, for REPEAT */
 	size_t		 lastlen;
+	uint64_t	 bump;		/* REPEATs of it so far */
 	uint64_t	 offers[FZ_IDS];
 	u_int		 noffers;
 	uint64_t	 convs[FZ_IDS];
@@ -844,6 +845,7 @@ fz_frame(struct fz_slot *s, const uint8_t *body, size_t len)
 
 	free(s->last);
 	s->last = NULL;
+	s->bump = 0;
 	if ((s->lastlen = len) != 0) {
 		if ((s->last = malloc(len)) == NULL)
 			fz_fail("out of memory");
@@ -865,8 +867,9 @@ fz_frame(struct fz_slot *s, const uint8_t *body, size_t len)
 }
 
 /*
- * REPEAT: the last FRAME again, its ids counting up.  Floods are slow
- * (milliseconds), so only the top 16 values of n make one.
+ * REPEAT: the last FRAME again, its ids counting up from where the last
+ * REPEAT of it stopped (else a second flood would be retransmissions).
+ * Floods are slow (milliseconds), so only the top 16 values of n make one.
  */
 static void
 fz_repeat(struct fz_slot *s, uint8_t n)
@@ -883,11 +886,15 @@ fz_repeat(struct fz_slot *s, uint8_t n)
 	    s->lastlen, s->last)) == NULL)
 		return;
 	fz_patch(s, env);
+	env->id += s->bump;
+	if (env->body_case == BODY(CHAT_MESSAGE) && env->chat_message != NULL)
+		env->chat_message->client_msg_id += s->bump;
 	for (i = 0; i < count && s->fd != -1; i++) {
 		env->id++;
 		if (env->body_case == BODY(CHAT_MESSAGE) &&
 		    env->chat_message != NULL)
 			env->chat_message->client_msg_id++;
+		s->bump++;
 		if (fz_send_env(s, env) != 0)
 			break;
 		if (i % 64 == 63)
@@ -951,6 +958,7 @@ fz_end(void)
 		free(fz_slots[i].last);
 		fz_slots[i].last = NULL;
 		fz_slots[i].lastlen = 0;
+		fz_slots[i].bump = 0;
 	}
 	fz_settle();		/* the EOFs arrive: conn_event frees */
 	conn_free_all();
