@@ -14,7 +14,22 @@
 #include "harness.h"
 
 #define EARLY_MS	800	/* ms, a 1 s timeout may not fire before this */
-#define LATE_MS		4000	/* ms, a 1 s timeout must have fired by then */
+#define LATE_MS		(4000 * harness_slow()) /* ms, a 1 s timeout must
+						   have fired by then */
+
+/*
+ * A timeout must not fire before EARLY_MS.  Not checked when peerd is slowed
+ * down (valgrind, HARNESS_SLOW > 1): libevent arms the timer from the time
+ * it read when the loop woke up, and under valgrind on a loaded machine the
+ * TLS callback can run hundreds of ms after that, so by the test's clock
+ * the timer fires that much early (seen: under 800 ms for 1 s).
+ */
+static void
+not_early(int64_t dt)
+{
+	if (harness_slow() == 1)
+		assert_true(dt >= EARLY_MS);
+}
 
 /* handshake_timeout 1 s; Hello gets far longer so only TLS can time out. */
 static int
@@ -45,7 +60,7 @@ test_handshake_timeout(void **state)
 	assert_int_equal(raw_tcp_wait_closed(fd, LATE_MS), 0);
 	dt = harness_now_ms() - t0;
 	close(fd);
-	assert_true(dt >= EARLY_MS);
+	not_early(dt);
 	assert_true(harness_peerd_alive(h));
 }
 
@@ -66,7 +81,7 @@ test_hello_timeout(void **state)
 	assert_int_equal(env->error->code, PEERD__V1__ERROR_CODE__TIMEOUT);
 	assert_true(env->error->fatal);
 	frame_free(env);
-	assert_true(dt >= EARLY_MS);
+	not_early(dt);
 	assert_int_equal(tclient_wait_closed(c, HARNESS_IO_MS), 0);
 	tclient_free(c);
 }
