@@ -90,13 +90,14 @@ test_bad_config_fails_fast(void **state)
 	assert_true(h->peerd_status != -1);
 }
 
-/* harness_free stops both processes and removes the temp dir. */
+/* harness_free stops both processes and removes the temp dir (unless kept). */
 static void
 test_teardown_cleans_up(void **state)
 {
 	struct harness	*h = *state;
 	struct stat	 sb;
 	char		 dir[HARNESS_PATH];
+	const char	*keep;
 	pid_t		 peerd, redis;
 
 	assert_int_equal(harness_redis_start(h), 0);
@@ -112,7 +113,8 @@ test_teardown_cleans_up(void **state)
 	assert_int_equal(errno, ESRCH);
 	assert_int_equal(kill(redis, 0), -1);
 	assert_int_equal(errno, ESRCH);
-	assert_int_equal(stat(dir, &sb), -1);
+	if ((keep = getenv("HARNESS_KEEP")) == NULL || *keep != '1')
+		assert_int_equal(stat(dir, &sb), -1);
 }
 
 /* A temp dir whose creating process died is swept by the next run. */
