@@ -136,6 +136,24 @@ fault_chat_new(uint64_t conv, struct tclient *r, struct tclient *s)
 	return (fc);
 }
 
+struct fault_chat *
+fault_chat_match(struct world *w, struct tclient *s)
+{
+	struct fault_chat	*fc;
+	struct tclient		*r;
+	struct pconv		 cv;
+
+	if ((r = people_requester(w, NULL)) == NULL)
+		return (NULL);
+	if (people_match(r, s, NULL, NULL, &cv) != 0 ||
+	    (fc = fault_chat_new(cv.id, r, s)) == NULL) {
+		fprintf(stderr, "fault: no conversation for a new requester\n");
+		tclient_free(r);
+		return (NULL);
+	}
+	return (fc);
+}
+
 void
 fault_chat_free(struct fault_chat *fc)
 {
@@ -273,6 +291,15 @@ fault_chat_drain(struct fault_chat *fc, int timeout_ms)
 			return (-1);
 	}
 	return (0);
+}
+
+int
+fault_chat_exchange(struct fault_chat *fc, const char *label, int n)
+{
+	if (fault_chat_say(fc, FAULT_R, label, n) == -1 ||
+	    fault_chat_say(fc, FAULT_S, label, n) == -1)
+		return (-1);
+	return (fault_chat_drain(fc, PEOPLE_PUSH_MS));
 }
 
 int

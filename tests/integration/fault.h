@@ -8,11 +8,9 @@
  * Like people.c, helpers never call cmocka: they return -1 (or NULL)
  * after printing why on stderr and the test asserts.
  *
- *	struct fault_chat	*fc = fault_chat_new(cv.id, r, s);
+ *	struct fault_chat	*fc = fault_chat_match(w, s);
  *
- *	assert_int_equal(fault_chat_say(fc, FAULT_R, "before", 5), 0);
- *	assert_int_equal(fault_chat_say(fc, FAULT_S, "before", 5), 0);
- *	assert_int_equal(fault_chat_drain(fc, PEOPLE_PUSH_MS), 0);
+ *	assert_int_equal(fault_chat_exchange(fc, "before", 5), 0);
  *	...
  *	assert_int_equal(fault_chat_check(fc, "after outage", 300), 0);
  *	fault_chat_free(fc);
@@ -28,6 +26,8 @@
 #include <openssl/ssl.h>
 
 #include "harness.h"
+
+struct world;
 
 #define FAULT_MSGS_MAX	4096	/* messages one direction may carry */
 #define FAULT_TEXT_MAX	48	/* bytes of a message text kept */
@@ -88,6 +88,13 @@ struct fault_chat {
 struct fault_chat *fault_chat_new(uint64_t conv, struct tclient *r,
 		     struct tclient *s);
 
+/*
+ * Connect a new requester to world w, match it with supporter s (who must
+ * be available) and start a ledger for their conversation; the requester
+ * is fc->c[FAULT_R], for the caller to free.  Returns NULL on failure.
+ */
+struct fault_chat *fault_chat_match(struct world *w, struct tclient *s);
+
 /* Free the ledger (not the clients).  NULL is fine. */
 void		 fault_chat_free(struct fault_chat *fc);
 
@@ -105,6 +112,14 @@ int		 fault_chat_say(struct fault_chat *fc, int side,
  * without progress.
  */
 int		 fault_chat_drain(struct fault_chat *fc, int timeout_ms);
+
+/*
+ * One round both ways: the requester says n messages "<label> r<number>",
+ * the supporter n "<label> s<number>", then both drain within
+ * PEOPLE_PUSH_MS.  Returns 0, or -1 if a message was refused or missing.
+ */
+int		 fault_chat_exchange(struct fault_chat *fc, const char *label,
+		     int n);
 
 /*
  * Take every ChatMessage of the conversation already queued on side or

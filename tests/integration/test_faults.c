@@ -124,6 +124,19 @@ expect_no_peer_status(struct tclient *c, const char *who)
 	assert_false(tclient_closed(c));
 }
 
+/*
+ * Check fc's ledger after listening QUIET_MS for copies, and that neither
+ * side was told its peer dropped; free the ledger (not the clients).
+ */
+static void
+expect_chat_intact(struct fault_chat *fc, const char *label)
+{
+	assert_int_equal(fault_chat_check(fc, label, QUIET_MS), 0);
+	expect_no_peer_status(fc->c[FAULT_R], "requester");
+	expect_no_peer_status(fc->c[FAULT_S], "supporter");
+	fault_chat_free(fc);
+}
+
 /* Expect PeerStatus{conv, state} on c within PEOPLE_PUSH_MS. */
 static void
 expect_status(struct tclient *c, const char *who, uint64_t conv, int state)
@@ -144,6 +157,20 @@ expect_presence(struct harness *h, const char *id, const char *field,
 {
 	assert_int_equal(redis_presence_wait(h, id, field, value,
 	    PEOPLE_PUSH_MS), 0);
+}
+
+/*
+ * Assert peerd:presence:<id> is written as it is: status, load, capacity
+ * and this node ("test"), each within PEOPLE_PUSH_MS.
+ */
+static void
+expect_record(struct harness *h, const char *id, const char *status,
+    const char *load, const char *capacity)
+{
+	expect_presence(h, id, "status", status);
+	expect_presence(h, id, "load", load);
+	expect_presence(h, id, "capacity", capacity);
+	expect_presence(h, id, "node", "test");
 }
 
 /* ---- 1. Redis killed mid-conversation, restarted on the same port ------- */
@@ -172,7 +199,6 @@ test_redis_killed_mid_conversation(void **state)
 	struct harness		*h = w->h;
 	struct pcred		 c1, c2, c3, c4;
 	struct tclient		*r1, *r2, *s1, *s2, *s3, *s4;
-	struct pconv		 cv1, cv2;
 	struct fault_chat	*f1, *f2;
 	char			 buf[1024];
 	int			 i;
@@ -182,14 +208,11 @@ test_redis_killed_mid_conversation(void **state)
 	assert_int_equal(world_cred(w, &c3, "sup-3", NULL, 1, 0), 0);
 	assert_int_equal(world_cred(w, &c4, "sup-4", NULL, 1, 0), 0);
 	assert_non_null(s1 = people_supporter_available(w, &c1));
-	assert_non_null(r1 = people_requester(w, NULL));
-	assert_int_equal(people_match(r1, s1, NULL, NULL, &cv1), 0);
+	assert_non_null(f1 = fault_chat_match(w, s1));
+	r1 = f1->c[FAULT_R];
 	assert_non_null(s2 = people_supporter_available(w, &c2));
 	assert_non_null(s3 = people_supporter_available(w, &c3));
-	assert_non_null(f1 = fault_chat_new(cv1.id, r1, s1));
-	assert_int_equal(fault_chat_say(f1, FAULT_R, "before", 5), 0);
-	assert_int_equal(fault_chat_say(f1, FAULT_S, "before", 5), 0);
-	assert_int_equal(fault_chat_drain(f1, PEOPLE_PUSH_MS), 0);
+	assert_int_equal(fault_chat_exchange(f1, "before", 5), 0);
 	expect_presence(h, "sup-1", "load", "1");
 	expect_presence(h, "sup-2", "status", "available");
 	expect_presence(h, "sup-3", "status", "available");
@@ -206,22 +229,16 @@ test_redis_killed_mid_conversation(void **state)
 	assert_non_null(strstr(buf, "redis"));
 
 	/* The conversation carries on, both ways. */
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(fault_chat_say(f1, FAULT_R, "outage", 4), 0);
-		assert_int_equal(fault_chat_say(f1, FAULT_S, "outage", 4), 0);
-		assert_int_equal(fault_chat_drain(f1, PEOPLE_PUSH_MS), 0);
-	}
+	for (i = 0; i < 3; i++)
+		assert_int_equal(fault_chat_exchange(f1, "outage", 4), 0);
 
 	/* sup-3 leaves; a new requester gets the free supporter, sup-2. */
 	tclient_free(s3);
 	assert_int_equal(harness_log_wait(h, "state=ready role=supporter",
 	    PEOPLE_PUSH_MS), 0);
-	assert_non_null(r2 = people_requester(w, NULL));
-	assert_int_equal(people_match(r2, s2, NULL, NULL, &cv2), 0);
-	assert_non_null(f2 = fault_chat_new(cv2.id, r2, s2));
-	assert_int_equal(fault_chat_say(f2, FAULT_R, "outage", 3), 0);
-	assert_int_equal(fault_chat_say(f2, FAULT_S, "outage", 3), 0);
-	assert_int_equal(fault_chat_drain(f2, PEOPLE_PUSH_MS), 0);
+	assert_non_null(f2 = fault_chat_match(w, s2));
+	r2 = f2->c[FAULT_R];
+	assert_int_equal(fault_chat_exchange(f2, "outage", 3), 0);
 	/* sup-4 arrives. */
 	assert_non_null(s4 = people_supporter_available(w, &c4));
 	assert_int_equal(raw_http_get(h->admin_port, "/healthz", NULL, 0,
@@ -234,10 +251,7 @@ test_redis_killed_mid_conversation(void **state)
 	expect_presence(h, "sup-1", "load", "1");
 	expect_presence(h, "sup-1", "status", "available");
 	expect_presence(h, "sup-2", "load", "1");
-	expect_presence(h, "sup-4", "status", "available");
-	expect_presence(h, "sup-4", "load", "0");
-	expect_presence(h, "sup-4", "capacity", "1");
-	expect_presence(h, "sup-4", "node", "test");
+	expect_record(h, "sup-4", "available", "0", "1");
 	assert_int_equal(redis_presence_gone(h, "sup-3", PEOPLE_PUSH_MS), 0);
 	assert_int_equal(fault_redis(h, buf, sizeof buf, "SMEMBERS %s",
 	    NODE_KEY), 0);
@@ -305,7 +319,6 @@ test_redis_absent_at_start(void **state)
 	struct harness		*h = w->h;
 	struct pcred		 c1, c2;
 	struct tclient		*r1, *r2, *s1, *s2;
-	struct pconv		 cv1;
 	struct fault_chat	*f1;
 	Envelope		*env;
 	char			 buf[1024];
@@ -323,12 +336,9 @@ test_redis_absent_at_start(void **state)
 	assert_non_null(s1 = people_supporter_available(w, &c1));
 	assert_non_null(s2 = people_supporter(w, &c2));
 	assert_int_equal(people_avail(s2, STATUS_(ON_BREAK), 0), 0);
-	assert_non_null(r1 = people_requester(w, NULL));
-	assert_int_equal(people_match(r1, s1, NULL, NULL, &cv1), 0);
-	assert_non_null(f1 = fault_chat_new(cv1.id, r1, s1));
-	assert_int_equal(fault_chat_say(f1, FAULT_R, "no redis", 8), 0);
-	assert_int_equal(fault_chat_say(f1, FAULT_S, "no redis", 8), 0);
-	assert_int_equal(fault_chat_drain(f1, PEOPLE_PUSH_MS), 0);
+	assert_non_null(f1 = fault_chat_match(w, s1));
+	r1 = f1->c[FAULT_R];
+	assert_int_equal(fault_chat_exchange(f1, "no redis", 8), 0);
 	assert_non_null(r2 = people_requester(w, NULL));
 	assert_non_null(env = people_request(r2, NULL, NULL, NULL, 0));
 	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
@@ -338,10 +348,7 @@ test_redis_absent_at_start(void **state)
 	assert_int_equal(healthz_wait(h, 200, buf, sizeof buf, REDIS_UP_MS),
 	    200);
 	assert_true(harness_log_contains(h, "event=redis_up"));
-	expect_presence(h, "sup-early", "status", "available");
-	expect_presence(h, "sup-early", "load", "1");
-	expect_presence(h, "sup-early", "capacity", "1");
-	expect_presence(h, "sup-early", "node", "test");
+	expect_record(h, "sup-early", "available", "1", "1");
 	expect_presence(h, "sup-break", "status", "on_break");
 	expect_presence(h, "sup-break", "load", "0");
 	assert_non_null(redis_presence_field(h, "sup-early", "updated", buf,
@@ -366,14 +373,8 @@ test_redis_absent_at_start(void **state)
 	expect_presence(h, "sup-break", "status", "available");
 	expect_presence(h, "sup-break", "load", "1");
 
-	assert_int_equal(fault_chat_say(f1, FAULT_R, "redis", 4), 0);
-	assert_int_equal(fault_chat_say(f1, FAULT_S, "redis", 4), 0);
-	assert_int_equal(fault_chat_drain(f1, PEOPLE_PUSH_MS), 0);
-	assert_int_equal(fault_chat_check(f1, "redis absent at start",
-	    QUIET_MS), 0);
-	expect_no_peer_status(r1, "requester");
-	expect_no_peer_status(s1, "supporter");
-	fault_chat_free(f1);
+	assert_int_equal(fault_chat_exchange(f1, "redis", 4), 0);
+	expect_chat_intact(f1, "redis absent at start");
 	tclient_free(r1);
 	tclient_free(r2);
 	tclient_free(s1);
@@ -993,7 +994,6 @@ test_sigterm_mid_conversation(void **state)
 	struct harness		*h = w->h;
 	struct pcred		 cred;
 	struct tclient		*r1, *r2, *r3, *s;
-	struct pconv		 cv1, cv2;
 	struct fault_chat	*fc[2];
 	Envelope		*env;
 	int64_t			 t0;
@@ -1001,21 +1001,16 @@ test_sigterm_mid_conversation(void **state)
 
 	assert_int_equal(world_cred(w, &cred, "sup-two", NULL, 2, 0), 0);
 	assert_non_null(s = people_supporter_available(w, &cred));
-	assert_non_null(r1 = people_requester(w, NULL));
-	assert_int_equal(people_match(r1, s, NULL, NULL, &cv1), 0);
-	assert_non_null(r2 = people_requester(w, NULL));
-	assert_int_equal(people_match(r2, s, NULL, NULL, &cv2), 0);
+	for (i = 0; i < 2; i++)
+		assert_non_null(fc[i] = fault_chat_match(w, s));
+	r1 = fc[0]->c[FAULT_R];
+	r2 = fc[1]->c[FAULT_R];
 	assert_non_null(r3 = people_requester(w, NULL));
 	assert_non_null(env = people_request(r3, NULL, NULL, NULL, 0));
 	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
 	frame_free(env);
-	assert_non_null(fc[0] = fault_chat_new(cv1.id, r1, s));
-	assert_non_null(fc[1] = fault_chat_new(cv2.id, r2, s));
-	for (i = 0; i < 2; i++) {
-		assert_int_equal(fault_chat_say(fc[i], FAULT_R, "open", 5), 0);
-		assert_int_equal(fault_chat_say(fc[i], FAULT_S, "open", 5), 0);
-		assert_int_equal(fault_chat_drain(fc[i], PEOPLE_PUSH_MS), 0);
-	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(fault_chat_exchange(fc[i], "open", 5), 0);
 	/* Accepted, not yet read by the other side. */
 	for (i = 0; i < 2; i++) {
 		assert_int_equal(fault_chat_say(fc[i], FAULT_R, "in flight",
@@ -1129,7 +1124,6 @@ test_sighup_under_load(void **state)
 	struct harness		*h = w->h;
 	struct pcred		 cred;
 	struct tclient		*r, *s;
-	struct pconv		 cv;
 	struct fault_chat	*fc;
 	char			 ca2[HARNESS_PATH], dir2[HARNESS_PATH];
 	char			 from[HARNESS_PATH + 16];
@@ -1137,9 +1131,8 @@ test_sighup_under_load(void **state)
 
 	assert_int_equal(world_cred(w, &cred, "sup-hup", NULL, 1, 0), 0);
 	assert_non_null(s = people_supporter_available(w, &cred));
-	assert_non_null(r = people_requester(w, NULL));
-	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
-	assert_non_null(fc = fault_chat_new(cv.id, r, s));
+	assert_non_null(fc = fault_chat_match(w, s));
+	r = fc->c[FAULT_R];
 
 	/* The new certificate goes in place; peerd reads it on SIGHUP. */
 	assert_int_equal(harness_make_ca(h, "ca2", ca2, sizeof ca2), 0);
@@ -1154,11 +1147,7 @@ test_sighup_under_load(void **state)
 		/* The signal lands as a burst is being written. */
 		if (rounds == HUP_AT_ROUND)
 			assert_int_equal(harness_peerd_signal(h, SIGHUP), 0);
-		assert_int_equal(fault_chat_say(fc, FAULT_R, "load",
-		    HUP_BURST), 0);
-		assert_int_equal(fault_chat_say(fc, FAULT_S, "load",
-		    HUP_BURST), 0);
-		assert_int_equal(fault_chat_drain(fc, PEOPLE_PUSH_MS), 0);
+		assert_int_equal(fault_chat_exchange(fc, "load", HUP_BURST), 0);
 		rounds++;
 		if (after > 0 || (rounds > HUP_AT_ROUND &&
 		    harness_log_contains(h, "event=tls_reloaded")))
@@ -1171,15 +1160,9 @@ test_sighup_under_load(void **state)
 	/* New connections: the new CA verifies, the old one does not. */
 	assert_int_equal(try_connect(h, ca2), 0);
 	assert_int_equal(try_connect(h, h->ca), -1);
-	assert_int_equal(fault_chat_say(fc, FAULT_R, "after", 3), 0);
-	assert_int_equal(fault_chat_say(fc, FAULT_S, "after", 3), 0);
-	assert_int_equal(fault_chat_drain(fc, PEOPLE_PUSH_MS), 0);
-	assert_int_equal(fault_chat_check(fc, "SIGHUP under load", QUIET_MS),
-	    0);
-	expect_no_peer_status(r, "requester");
-	expect_no_peer_status(s, "supporter");
+	assert_int_equal(fault_chat_exchange(fc, "after", 3), 0);
+	expect_chat_intact(fc, "SIGHUP under load");
 	assert_int_equal(harness_log_count(h, "event=peer_dropped"), 0);
-	fault_chat_free(fc);
 	tclient_free(r);
 	tclient_free(s);
 }
@@ -1195,6 +1178,21 @@ setup_hostile(void **state)
 {
 	return (harness_setup(state, 0, "handshake_timeout 2\n"
 	    "hello_timeout 10\n"));
+}
+
+/* Expect Error{BAD_FRAME, fatal} on t, then the close; free t. */
+static void
+expect_bad_frame_close(struct raw_tls *t)
+{
+	Envelope	*env;
+
+	assert_non_null(env = raw_tls_recv(t, HARNESS_IO_MS));
+	assert_int_equal(env->body_case, BODY_(ERROR));
+	assert_int_equal(env->error->code, ERR_(BAD_FRAME));
+	assert_true(env->error->fatal);
+	frame_free(env);
+	assert_int_equal(raw_tls_wait_closed(t, HARNESS_IO_MS), 0);
+	raw_tls_free(t);
 }
 
 /*
@@ -1243,17 +1241,10 @@ test_https_request(void **state)
 	    "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 	struct harness		*h = *state;
 	struct raw_tls		*t;
-	Envelope		*env;
 
 	assert_non_null(t = raw_tls_connect(h->port, h->ca));
 	assert_int_equal(raw_tls_write(t, req, sizeof req - 1), 0);
-	assert_non_null(env = raw_tls_recv(t, HARNESS_IO_MS));
-	assert_int_equal(env->body_case, BODY_(ERROR));
-	assert_int_equal(env->error->code, ERR_(BAD_FRAME));
-	assert_true(env->error->fatal);
-	frame_free(env);
-	assert_int_equal(raw_tls_wait_closed(t, HARNESS_IO_MS), 0);
-	raw_tls_free(t);
+	expect_bad_frame_close(t);
 	expect_serving(h);
 }
 
@@ -1316,13 +1307,7 @@ test_huge_frame_after_hello(void **state)
 	frame_free(env);
 	assert_int_equal(raw_tls_send_header(t, UINT32_MAX), 0);
 	assert_int_equal(raw_tls_write(t, "\x0a\x00", 2), 0);
-	assert_non_null(env = raw_tls_recv(t, HARNESS_IO_MS));
-	assert_int_equal(env->body_case, BODY_(ERROR));
-	assert_int_equal(env->error->code, ERR_(BAD_FRAME));
-	assert_true(env->error->fatal);
-	frame_free(env);
-	assert_int_equal(raw_tls_wait_closed(t, HARNESS_IO_MS), 0);
-	raw_tls_free(t);
+	expect_bad_frame_close(t);
 	rss1 = fault_proc_rss_kib(h->peerd_pid);
 	fprintf(stderr, "fault: 4 GiB frame header: VmRSS %ld -> %ld KiB\n",
 	    rss0, rss1);

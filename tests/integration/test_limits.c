@@ -19,7 +19,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,6 +33,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "fault.h"
 #include "frame.h"
 #include "people.h"
 
@@ -381,17 +381,64 @@ requester_id(struct world *w, uint64_t *id)
 	return (c);
 }
 
+/* A requester matched with a supporter. */
+struct pair {
+	struct tclient	*r, *s;
+	uint64_t	 rid;		/* the requester's connection id */
+	struct pconv	 cv;
+};
+
+/* Match a new requester with a new available supporter (credential sup). */
+static void
+pair_up(struct world *w, const char *sup, struct pair *p)
+{
+	struct pcred	cred;
+
+	assert_int_equal(world_cred(w, &cred, sup, NULL, 1, 0), 0);
+	assert_non_null(p->s = people_supporter_available(w, &cred));
+	assert_non_null(p->r = requester_id(w, &p->rid));
+	assert_int_equal(people_match(p->r, p->s, NULL, NULL, &p->cv), 0);
+}
+
+/*
+ * Connect a new requester resuming conv from seq 0; expect Welcome, then
+ * Matched{resumed} within timeout_ms.  Returns the client.
+ */
+static struct tclient *
+resume_requester(struct world *w, const struct pconv *cv, int timeout_ms)
+{
+	struct presume	 res = { cv->rtoken, cv->rtoken_len, 0 };
+	struct tclient	*c;
+	Envelope	*env;
+
+	assert_non_null(c = tclient_connect(w->h));
+	assert_non_null(env = people_hello(c, PEERD__V1__ROLE__REQUESTER,
+	    NULL, NULL, &res, 1));
+	assert_int_equal(env->body_case, BODY_(WELCOME));
+	frame_free(env);
+	assert_non_null(env = people_wait(c, "requester", BODY_(MATCHED),
+	    timeout_ms));
+	assert_true(env->matched->resumed);
+	frame_free(env);
+	return (c);
+}
+
+/* Assert env is PeerStatus{state} for conv, and free it. */
+static void
+status_is(Envelope *env, uint64_t conv, int state)
+{
+	assert_non_null(env);
+	assert_int_equal(env->peer_status->conversation_id, conv);
+	assert_int_equal(env->peer_status->state, state);
+	frame_free(env);
+}
+
 /* Expect PeerStatus{state} for conv on c. */
 static void
 expect_status(struct tclient *c, uint64_t conv, int state, int timeout_ms)
 {
-	Envelope	*env;
-
-	assert_non_null(env = people_wait(c, "supporter", BODY_(PEER_STATUS),
-	    timeout_ms));
-	assert_int_equal(env->peer_status->conversation_id, conv);
-	assert_int_equal(env->peer_status->state, state);
-	frame_free(env);
+	status_is(people_wait(c, "supporter", BODY_(PEER_STATUS), timeout_ms),
+	    conv, state);
 }
 
 /*
@@ -413,10 +460,7 @@ expect_status_pinging(struct tclient *c, uint64_t conv, int state,
 	}
 	if (env == NULL)
 		people_dump(c, "supporter");
-	assert_non_null(env);
-	assert_int_equal(env->peer_status->conversation_id, conv);
-	assert_int_equal(env->peer_status->state, state);
-	frame_free(env);
+	status_is(env, conv, state);
 }
 
 /*
@@ -428,44 +472,27 @@ static void
 test_limits_keepalive_grace(void **state)
 {
 	struct world	*w = *state;
-	struct pcred	 cred;
-	struct presume	 res;
-	struct tclient	*r, *r2, *s;
-	struct pconv	 cv;
-	Envelope	*env;
-	uint64_t	 rid;
+	struct pair	 p;
+	struct tclient	*r2;
 	char		 needle[64];
 
 	harness_skip_if_slow("a 3 s keepalive bound is too short under it");
-	assert_int_equal(world_cred(w, &cred, "sup-ka", NULL, 1, 0), 0);
-	assert_non_null(s = people_supporter_available(w, &cred));
-	assert_non_null(r = requester_id(w, &rid));
-	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
-	assert_int_equal(peerclient_set_keepalive(tclient_pc(r), 0),
+	pair_up(w, "sup-ka", &p);
+	assert_int_equal(peerclient_set_keepalive(tclient_pc(p.r), 0),
 	    PEERCLIENT_OK);
 	/* s pings while the test waits on it; r is left alone. */
-	expect_status_pinging(s, cv.id, STATE_(PEER_RECONNECTING), 8000);
+	expect_status_pinging(p.s, p.cv.id, STATE_(PEER_RECONNECTING), 8000);
 	snprintf(needle, sizeof needle, "conn=%llu event=error code=timeout",
-	    (unsigned long long)rid);
+	    (unsigned long long)p.rid);
 	assert_true(harness_log_contains(w->h, needle));
-	tclient_free(r);
+	tclient_free(p.r);
 
-	res.token = cv.rtoken;
-	res.len = cv.rtoken_len;
-	res.last_seq = 0;
-	assert_non_null(r2 = tclient_connect(w->h));
-	assert_non_null(env = people_hello(r2, PEERD__V1__ROLE__REQUESTER,
-	    NULL, NULL, &res, 1));
-	assert_int_equal(env->body_case, BODY_(WELCOME));
-	frame_free(env);
-	assert_non_null(env = people_wait(r2, "requester", BODY_(MATCHED),
-	    PEOPLE_PUSH_MS));
-	assert_true(env->matched->resumed);
-	frame_free(env);
-	expect_status_pinging(s, cv.id, STATE_(PEER_RESUMED), PEOPLE_PUSH_MS);
+	r2 = resume_requester(w, &p.cv, PEOPLE_PUSH_MS);
+	expect_status_pinging(p.s, p.cv.id, STATE_(PEER_RESUMED),
+	    PEOPLE_PUSH_MS);
 	assert_int_equal(harness_log_count(w->h, "code=timeout"), 1);
 	tclient_free(r2);
-	tclient_free(s);
+	tclient_free(p.s);
 }
 
 /* Fill text with BIG_TEXT bytes telling message i apart. */
@@ -476,42 +503,71 @@ big_text(char *text, int i)
 	text[BIG_TEXT] = '\0';
 }
 
-/* Send BIG_N large messages from s into conv without waiting; fill ids. */
+/* A requester matched with a supporter who floods it. */
+struct flood {
+	struct pair	 p;
+	uint64_t	 ids[BIG_N];	/* envelope ids of the messages */
+	uint64_t	 seq;		/* last seq accepted */
+};
+
+/*
+ * Match a new requester with a new supporter (credential sup) and send
+ * BIG_N large messages from the supporter without waiting.
+ */
 static void
-flood(struct tclient *s, uint64_t conv, uint64_t *ids)
+flood_start(struct world *w, const char *sup, struct flood *f)
 {
 	char	*text;
 	int	 i;
 
+	pair_up(w, sup, &f->p);
+	f->seq = 0;
 	assert_non_null(text = malloc(BIG_TEXT + 1));
 	for (i = 0; i < BIG_N; i++) {
 		big_text(text, i);
-		assert_int_not_equal(ids[i] = people_chat_send(s, conv, i + 1,
-		    text), 0);
+		assert_int_not_equal(f->ids[i] = people_chat_send(f->p.s,
+		    f->p.cv.id, i + 1, text), 0);
 	}
 	free(text);
 }
 
 /*
- * Take MessageAccepted for ids[from..BIG_N) from s in order, each within
- * timeout_ms; check the seqs rise.  Returns how many came.
+ * Take MessageAccepted for ids[from..BIG_N) from the supporter in order,
+ * each within timeout_ms; check the seqs rise.  Returns how many came.
  */
 static int
-accepted(struct tclient *s, const uint64_t *ids, int from, int timeout_ms,
-    uint64_t *last_seq)
+accepted(struct flood *f, int from, int timeout_ms)
 {
 	Envelope	*env;
 	int		 i;
 
 	for (i = from; i < BIG_N; i++) {
-		if ((env = tclient_recv_id(s, ids[i], timeout_ms)) == NULL)
+		if ((env = tclient_recv_id(f->p.s, f->ids[i], timeout_ms)) ==
+		    NULL)
 			break;
 		assert_int_equal(env->body_case, BODY_(MESSAGE_ACCEPTED));
-		assert_true(env->message_accepted->seq > *last_seq);
-		*last_seq = env->message_accepted->seq;
+		assert_true(env->message_accepted->seq > f->seq);
+		f->seq = env->message_accepted->seq;
 		frame_free(env);
 	}
 	return (i);
+}
+
+/*
+ * Start a flood the requester does not read: the supporter's messages are
+ * accepted until the requester's output is full, then (within timeout_ms
+ * each) no more.  Returns how many were accepted.
+ */
+static int
+flood_paused(struct world *w, const char *sup, struct flood *f,
+    int timeout_ms)
+{
+	int	n;
+
+	flood_start(w, sup, f);
+	n = accepted(f, 0, timeout_ms);
+	assert_true(n < BIG_N);
+	return (n);
 }
 
 /*
@@ -556,50 +612,32 @@ static void
 test_limits_slow_reader(void **state)
 {
 	struct world	*w = *state;
-	struct pcred	 cred;
-	struct presume	 res;
-	struct tclient	*r, *r2, *s;
-	struct pconv	 cv;
-	Envelope	*env;
-	uint64_t	 rid, ids[BIG_N], seq = 0;
+	struct flood	 f;
+	struct tclient	*r2;
 	char		 needle[64];
 
-	assert_int_equal(world_cred(w, &cred, "sup-slow", NULL, 1, 0), 0);
-	assert_non_null(s = people_supporter_available(w, &cred));
-	assert_non_null(r = requester_id(w, &rid));
-	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
-	flood(s, cv.id, ids);
+	flood_start(w, "sup-slow", &f);
 	snprintf(needle, sizeof needle, "conn=%llu event=slow_reader_dropped",
-	    (unsigned long long)rid);
+	    (unsigned long long)f.p.rid);
 	/* s's loop writes the flood while the test waits on it. */
-	assert_int_equal(accepted(s, ids, 0, SLOW(10000), &seq), BIG_N);
+	assert_int_equal(accepted(&f, 0, SLOW(10000)), BIG_N);
 	assert_int_equal(harness_log_wait(w->h, needle, HARNESS_IO_MS), 0);
-	expect_status(s, cv.id, STATE_(PEER_RECONNECTING),
+	expect_status(f.p.s, f.p.cv.id, STATE_(PEER_RECONNECTING),
 	    SLOW(PEOPLE_PUSH_MS));
 	snprintf(needle, sizeof needle, "conn=%llu event=closed "
-	    "reason=slow_reader", (unsigned long long)rid);
+	    "reason=slow_reader", (unsigned long long)f.p.rid);
 	assert_true(harness_log_contains(w->h, needle));
-	tclient_free(r);
+	tclient_free(f.p.r);
 
-	res.token = cv.rtoken;
-	res.len = cv.rtoken_len;
-	res.last_seq = 0;
-	assert_non_null(r2 = tclient_connect(w->h));
-	assert_non_null(env = people_hello(r2, PEERD__V1__ROLE__REQUESTER,
-	    NULL, NULL, &res, 1));
-	assert_int_equal(env->body_case, BODY_(WELCOME));
-	frame_free(env);
-	assert_non_null(env = people_wait(r2, "requester", BODY_(MATCHED),
-	    SLOW(PEOPLE_PUSH_MS)));
-	assert_true(env->matched->resumed);
-	frame_free(env);
+	r2 = resume_requester(w, &f.p.cv, SLOW(PEOPLE_PUSH_MS));
 	/* 24 MB held: the resume is paced, r2 reads, nobody is dropped. */
-	read_flood(r2, NULL, cv.id);
+	read_flood(r2, NULL, f.p.cv.id);
 	assert_int_equal(harness_log_count(w->h, "event=slow_reader_dropped"),
 	    1);
-	expect_status(s, cv.id, STATE_(PEER_RESUMED), SLOW(PEOPLE_PUSH_MS));
+	expect_status(f.p.s, f.p.cv.id, STATE_(PEER_RESUMED),
+	    SLOW(PEOPLE_PUSH_MS));
 	tclient_free(r2);
-	tclient_free(s);
+	tclient_free(f.p.s);
 }
 
 /*
@@ -612,34 +650,24 @@ static void
 test_limits_backpressure(void **state)
 {
 	struct world	*w = *state;
-	struct pcred	 cred;
-	struct tclient	*r, *s;
-	struct pconv	 cv;
-	uint64_t	 rid, ids[BIG_N], seq = 0;
+	struct flood	 f;
 	char		 needle[80];
 	int		 n;
 
-	assert_int_equal(world_cred(w, &cred, "sup-bp", NULL, 1, 0), 0);
-	assert_non_null(s = people_supporter_available(w, &cred));
-	assert_non_null(r = requester_id(w, &rid));
-	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
-	flood(s, cv.id, ids);
-	/* Accepted until the requester's output is full, then no more. */
-	n = accepted(s, ids, 0, SLOW(3000), &seq);
-	assert_true(n < BIG_N);
+	n = flood_paused(w, "sup-bp", &f, SLOW(3000));
 	snprintf(needle, sizeof needle, "event=read_paused "
-	    "reason=receiver_output receiver=%llu", (unsigned long long)rid);
+	    "reason=receiver_output receiver=%llu",
+	    (unsigned long long)f.p.rid);
 	assert_true(harness_log_contains(w->h, needle));
 	/* The requester reads: the supporter goes on. */
-	read_flood(r, s, cv.id);
-	assert_int_equal(accepted(s, ids, n, SLOW(PEOPLE_PUSH_MS), &seq),
-	    BIG_N);
+	read_flood(f.p.r, f.p.s, f.p.cv.id);
+	assert_int_equal(accepted(&f, n, SLOW(PEOPLE_PUSH_MS)), BIG_N);
 	assert_true(harness_log_contains(w->h, "event=read_resumed"));
 	assert_false(harness_log_contains(w->h, "event=slow_reader_dropped"));
-	assert_false(tclient_closed(r));
-	assert_false(tclient_closed(s));
-	tclient_free(r);
-	tclient_free(s);
+	assert_false(tclient_closed(f.p.r));
+	assert_false(tclient_closed(f.p.s));
+	tclient_free(f.p.r);
+	tclient_free(f.p.s);
 }
 
 /*
@@ -652,49 +680,21 @@ static void
 test_limits_paused_sender_freed(void **state)
 {
 	struct world	*w = *state;
-	struct pcred	 cred;
-	struct tclient	*r, *s;
-	struct pconv	 cv;
-	uint64_t	 rid, ids[BIG_N], seq = 0;
+	struct flood	 f;
 	char		 needle[64];
 	int		 n;
 
-	assert_int_equal(world_cred(w, &cred, "sup-stall", NULL, 1, 0), 0);
-	assert_non_null(s = people_supporter_available(w, &cred));
-	assert_non_null(r = requester_id(w, &rid));
-	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
-	flood(s, cv.id, ids);
 	/* Not scaled: it must stay below idle_timeout (10 s). */
-	n = accepted(s, ids, 0, 3000, &seq);
-	assert_true(n < BIG_N);
+	n = flood_paused(w, "sup-stall", &f, 3000);
 	/* Paused; then freed by the requester's write timeout. */
-	expect_status(s, cv.id, STATE_(PEER_RECONNECTING), SLOW(20000));
+	expect_status(f.p.s, f.p.cv.id, STATE_(PEER_RECONNECTING),
+	    SLOW(20000));
 	snprintf(needle, sizeof needle, "conn=%llu event=closed "
-	    "reason=write_timeout", (unsigned long long)rid);
+	    "reason=write_timeout", (unsigned long long)f.p.rid);
 	assert_true(harness_log_contains(w->h, needle));
-	assert_int_equal(accepted(s, ids, n, SLOW(PEOPLE_PUSH_MS), &seq),
-	    BIG_N);
-	tclient_free(r);
-	tclient_free(s);
-}
-
-/* Return how many descriptors process pid has open, or -1. */
-static int
-fd_count(pid_t pid)
-{
-	char		 path[64];
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
-	if ((d = opendir(path)) == NULL)
-		return (-1);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return (n);
+	assert_int_equal(accepted(&f, n, SLOW(PEOPLE_PUSH_MS)), BIG_N);
+	tclient_free(f.p.r);
+	tclient_free(f.p.s);
 }
 
 /*
@@ -714,7 +714,7 @@ test_limits_emfile_backoff(void **state)
 
 	harness_skip_if_slow("valgrind keeps descriptors of its own");
 	c = expect_welcome(h, NULL);
-	assert_true((nfd = fd_count(h->peerd_pid)) > 0);
+	assert_true((nfd = fault_proc_fds(h->peerd_pid)) > 0);
 	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, NULL, &old), 0);
 	low.rlim_cur = (rlim_t)nfd;
 	low.rlim_max = old.rlim_max;
