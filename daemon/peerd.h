@@ -684,6 +684,8 @@ int		 redis_is_up(void);
 int		 redis_command(redis_cb *, void *, const char *, ...);
 int		 redis_command_argv(redis_cb *, void *, int, const char **,
 		     const size_t *);
+int		 redis_command_formatted(redis_cb *, void *, const char *,
+		     size_t);
 void		 redis_on_change(void (*)(int));
 void		 redis_flush(void);
 

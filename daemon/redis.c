@@ -286,3 +286,18 @@ redis_command_argv(redis_cb *cb, void *arg, int argc, const char **argv,
 		return (-1);
 	return (0);
 }
+
+/*
+ * As redis_command, with one command already in the Redis protocol
+ * (RESP): for hot paths that format their own, as presence does.
+ */
+int
+redis_command_formatted(redis_cb *cb, void *arg, const char *cmd, size_t len)
+{
+	if (!redis_up || redis_ctx == NULL)
+		return (-1);
+	if (redisAsyncFormattedCommand(redis_ctx, cb, arg, cmd, len) !=
+	    REDIS_OK)
+		return (-1);
+	return (0);
+}
