@@ -21,6 +21,14 @@
 
 #include "matcher_int.h"
 
+/*
+ * ms: a longer estimate is none.  The decayed service count falls by e
+ * an hour, so an estimate passes this (136 years) once compatible
+ * supporters last served someone a day or so ago; it must not overflow
+ * the uint64_t it is returned in either.
+ */
+#define REPORT_ETA_MAX_MS	(4294967295.0 * 1000)
+
 /* Rule names, indexed by enum matcher_rule. */
 static const char *report_rules[] = {
 	"only_candidate",
@@ -222,7 +230,7 @@ matcher_eta(struct matcher *m, uint64_t id, uint64_t now, uint64_t *eta)
 {
 	const struct req	*r;
 	tags_t			 req, pref;
-	double			 rate;
+	double			 rate, est;
 	uint32_t		 i;
 
 	if ((i = queue_find(m, id)) == NONE)
@@ -236,7 +244,10 @@ matcher_eta(struct matcher *m, uint64_t id, uint64_t now, uint64_t *eta)
 	rate = pool_rate(m, req, r->langs, now);
 	if (rate <= 0)
 		return (MATCHER_ENODATA);
-	*eta = (uint64_t)(report_position(m, i, now) / rate);
+	est = report_position(m, i, now) / rate;
+	if (!(est <= REPORT_ETA_MAX_MS))	/* also inf and NaN */
+		return (MATCHER_ENODATA);
+	*eta = (uint64_t)est;
 	return (MATCHER_OK);
 }
 
