@@ -178,14 +178,19 @@ struct presence_resp {
 	size_t	len;
 };
 
-/* Append len bytes (the callers' arguments are bounded: they fit). */
+/*
+ * Append len bytes (the callers' arguments are bounded: they fit), with a
+ * NUL after them: hiredis reads the byte after a formatted command's first
+ * argument to see if another follows, past the end for MULTI (valgrind).
+ */
 static void
 presence_resp_put(struct presence_resp *r, const char *s, size_t len)
 {
-	if (len > sizeof r->buf - r->len)
+	if (len >= sizeof r->buf - r->len)
 		fatalx("event=bug reason=presence_resp_overflow");
 	memcpy(r->buf + r->len, s, len);
 	r->len += len;
+	r->buf[r->len] = '\0';
 }
 
 /* Append a decimal number followed by CRLF. */

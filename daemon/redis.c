@@ -289,7 +289,8 @@ redis_command_argv(redis_cb *cb, void *arg, int argc, const char **argv,
 
 /*
  * As redis_command, with one command already in the Redis protocol
- * (RESP): for hot paths that format their own, as presence does.
+ * (RESP): for hot paths that format their own, as presence does.  cmd[len]
+ * must be NUL: hiredis reads one byte past a one-argument command.
  */
 int
 redis_command_formatted(redis_cb *cb, void *arg, const char *cmd, size_t len)
