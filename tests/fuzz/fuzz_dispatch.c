@@ -94,6 +94,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <sanitizer/common_interface_defs.h>
 
 #include "credential.h"
 #include "peerd.h"
@@ -400,6 +401,13 @@ fz_make_creds(void)
 	}
 }
 
+/* FUZZ_MEMPROF=1: at exit, where the live heap was allocated. */
+static void
+fz_memprof(void)
+{
+	__sanitizer_print_memory_profile(90, 30);
+}
+
 /* Configure, start auth and the event base, prepare the credentials. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -439,6 +447,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fz_fail("SSL_CTX_new");
 	fz_make_creds();
 	fz_defaults = conf;
+	if (getenv("FUZZ_MEMPROF") != NULL)
+		atexit(fz_memprof);
 	for (i = 0; i < FZ_SLOTS; i++) {
 		fz_slots[i].fd = -1;
 		if ((fz_slots[i].in = evbuffer_new()) == NULL)

@@ -23,7 +23,7 @@ trap 'rm -f "$stamp"' EXIT
 # shellcheck disable=SC2086
 "$bin" -max_total_time="$secs" -print_final_stats=1 \
     -dict=tests/fuzz/"$name".dict -artifact_prefix="$art"/ \
-    -timeout=25 -rss_limit_mb=2048 ${FUZZ_FLAGS:-} "$corpus" >"$log" 2>&1
+    -timeout=25 -rss_limit_mb=4096 ${FUZZ_FLAGS:-} "$corpus" >"$log" 2>&1
 rc=$?
 
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
