@@ -28,10 +28,19 @@ rc=$?
 
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 crashes=$(find "$art" -type f -newer "$stamp" | wc -l)
+interrupted=0
 if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then
-	crashes=1	# died without leaving an input
+	if grep -q 'libFuzzer: run interrupted' "$log"; then
+		interrupted=1	# SIGINT or SIGTERM: not a finding
+	else
+		crashes=1	# died without leaving an input
+	fi
 fi
 echo "FUZZ name=$name execs=${execs:-0} crashes=$crashes seconds=$secs"
+if [ "$interrupted" -ne 0 ]; then
+	echo "fuzz: $name was interrupted"
+	exit 1
+fi
 if [ "$crashes" -ne 0 ]; then
 	tail -n 40 "$log"
 	find "$art" -type f -newer "$stamp" | sed 's/^/reproducer: /'
