@@ -15,12 +15,16 @@
  *              connections from the cost of the changes).
  *
  * Redis commands a second come from INFO stats total_commands_processed,
- * summed over the whole churn-on rounds (see churn_redis).  relay_loss_pct
- * compares the churn-on median of messages a second with scenario 1's
- * peerd median at 512 B (measured here first when scenario 1 did not
- * run); # lines add the loss against the interleaved churn-off rounds and
- * in messages per server CPU-second, which the machine's noise moves
- * less.
+ * summed over the whole churn-on rounds (see churn_redis).
+ *
+ * relay_loss_pct compares the median messages a second of the churn-on
+ * rounds with that of the churn-off rounds: the same relay round of
+ * scenario 1 on the same testbed, interleaved with them, so the two meet
+ * the same minutes of a shared machine and differ only by the churn.
+ * (Against scenario 1's own median, taken minutes earlier, the figure moved
+ * by 0-6 points from run to run on this machine with the churn cost
+ * unchanged: that comparison is a # line, with the loss in messages per
+ * server CPU-second.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,30 +233,6 @@ churn_redis(struct churn *ch, struct churn_redis *c)
 	return (0);
 }
 
-/* Median of messages a second over bench.rounds plain relay rounds. */
-static int
-churn_baseline(struct pairs *set, double *out)
-{
-	struct relay_result	 one;
-	double			*v;
-	int			 r;
-
-	if ((v = calloc((size_t)bench.rounds, sizeof *v)) == NULL)
-		return (-1);
-	for (r = 0; r < bench.rounds; r++) {
-		if (relay_round(set, CHURN_SIZE, &one, NULL) == -1) {
-			free(v);
-			return (-1);
-		}
-		v[r] = one.msgs_per_s;
-		printf("# presence baseline round=%d msgs_per_s=%.0f\n",
-		    r + 1, one.msgs_per_s);
-	}
-	*out = stat_median(v, bench.rounds);
-	free(v);
-	return (0);
-}
-
 int
 scen_presence(struct pairs *set, double baseline)
 {
@@ -274,8 +254,6 @@ scen_presence(struct pairs *set, double baseline)
 	memset(cmds, 0, sizeof cmds);
 	if (on_rate == NULL || on_chg == NULL || off_rate == NULL ||
 	    on_cpu == NULL || off_cpu == NULL)
-		goto out;
-	if (baseline <= 0 && churn_baseline(set, &baseline) == -1)
 		goto out;
 	if (churn_setup(&ch) == -1)
 		goto out;
@@ -316,21 +294,23 @@ scen_presence(struct pairs *set, double baseline)
 	off_med = stat_median(off_rate, bench.rounds);
 	on_cpu_med = stat_median(on_cpu, bench.rounds);
 	off_cpu_med = stat_median(off_cpu, bench.rounds);
-	loss = (baseline - on_med) / baseline * 100;
-	printf("# presence baseline_msgs_per_s=%.0f churn_off_msgs_per_s=%.0f "
+	loss = (off_med - on_med) / off_med * 100;
+	printf("# presence churn_off_msgs_per_s=%.0f churn_on_msgs_per_s=%.0f "
 	    "churn_off_redis_cmds_per_s=%.0f changes_done_per_s=%.0f\n",
-	    baseline, off_med, cmds[1].n / cmds[1].secs,
+	    off_med, on_med, cmds[1].n / cmds[1].secs,
 	    stat_median(on_chg, bench.rounds));
-	printf("# presence loss_vs_churn_off_pct=%.1f msgs_per_cpu_s "
-	    "churn_on=%.0f churn_off=%.0f cpu_loss_pct=%.1f\n",
-	    (off_med - on_med) / off_med * 100, on_cpu_med, off_cpu_med,
+	if (baseline > 0)
+		printf("# presence scenario1_msgs_per_s=%.0f "
+		    "loss_vs_scenario1_pct=%.1f\n", baseline,
+		    (baseline - on_med) / baseline * 100);
+	printf("# presence msgs_per_cpu_s churn_on=%.0f churn_off=%.0f "
+	    "cpu_loss_pct=%.1f\n", on_cpu_med, off_cpu_med,
 	    (off_cpu_med - on_cpu_med) / off_cpu_med * 100);
 	printf("BENCH presence supporters=%d changes_per_s=%d "
 	    "redis_cmds_per_s=%.0f relay_loss_pct=%.1f\n", bench.supporters,
 	    bench.changes, cmds[0].n / cmds[0].secs, loss);
-	printf("# target relay_loss_pct < 5 %s (against churn off: %s; per "
-	    "server CPU-second: %s)\n", loss < 5 ? "met" : "NOT MET",
-	    (off_med - on_med) / off_med * 100 < 5 ? "met" : "NOT MET",
+	printf("# target relay_loss_pct < 5 %s (per server CPU-second: %s)\n",
+	    loss < 5 ? "met" : "NOT MET",
 	    (off_cpu_med - on_cpu_med) / off_cpu_med * 100 < 5 ? "met" :
 	    "NOT MET");
 	fflush(stdout);
