@@ -20,6 +20,16 @@
  * The requester never sees an offer: while one is out they are told
  * position 1.
  *
+ * A requester who presented a requester_key keeps their place across a
+ * dropped connection: its enqueue time is kept for the grace window
+ * (match_away), and a RequestPeer with the same key within it goes back
+ * to that time, ahead of everyone who came after.  If the old connection
+ * is not known to be gone yet (a phone that changed networks leaves a
+ * half-open socket until the keepalive bound), the new RequestPeer takes
+ * its request over: the old connection is closed with SESSION_REPLACED,
+ * so one person never waits twice or gets an offer on a dead line.
+ * Anonymous requesters cannot be recognised and start again.
+ *
  * Ids: matcher request ids are a counter (never on the wire); offer ids
  * are random (util_random_id), so they say nothing about volume.
  */
@@ -37,6 +47,8 @@
 #define MATCH_ETA_STEP		10	/* seconds */
 #define MATCH_TICK_WORK		4000000	/* queue entries a tick may walk to
 					   compute positions (a few ms) */
+#define MATCH_AWAY_MAX		65536	/* places kept for dropped
+					   requesters (oldest dropped first) */
 
 /* A requester waiting (or being offered); at most one per connection. */
 struct request {
@@ -49,6 +61,7 @@ struct request {
 	uint32_t		 relax_after_s;	/* 0 = never */
 	uint64_t		 previous;	/* supporter asked for, or 0 */
 	uint64_t		 enq_ms;
+	uint64_t		 key;		/* requester key hash, or 0 */
 	struct offer		*offer;		/* out now, or NULL */
 	struct position_set	 reach;		/* supporter classes that
 						   could serve it */
@@ -82,6 +95,15 @@ struct previous {
 };
 TAILQ_HEAD(previous_list, previous);
 
+/* The place of a requester key whose connection dropped while queued. */
+struct away {
+	uint64_t		 key;
+	uint64_t		 enq_ms;
+	uint64_t		 until_ms;	/* grace window end */
+	TAILQ_ENTRY(away)	 entry;		/* oldest first */
+};
+TAILQ_HEAD(away_list, away);
+
 struct matcher			*match_matcher;
 
 static struct request_list	 match_requests =
@@ -97,8 +119,14 @@ static u_int			 match_nlangs;
 static struct map		 match_prev;	/* key -> struct previous */
 static struct previous_list	 match_prev_lru =
     TAILQ_HEAD_INITIALIZER(match_prev_lru);
+static struct map		 match_bykey;	/* requester key -> request */
+static struct map		 match_away;	/* requester key -> away */
+static struct away_list		 match_away_list =
+    TAILQ_HEAD_INITIALIZER(match_away_list);
 
 static void	match_tick(evutil_socket_t, short, void *);
+static void	match_away_free(struct away *);
+static void	match_request_free(struct request *);
 static void	match_offer_expired(evutil_socket_t, short, void *);
 
 /* Return the catalogue index of a tag name, or -1. */
@@ -173,6 +201,8 @@ match_start(void)
 	}
 	map_init(&match_byid);
 	map_init(&match_prev);
+	map_init(&match_bykey);
+	map_init(&match_away);
 	(void)match_lang_index(conf.default_language);
 	match_tick_ev = event_new(server_base, -1, EV_PERSIST, match_tick,
 	    NULL);
@@ -190,6 +220,82 @@ match_offer_free(struct offer *o)
 	free(o);
 }
 
+/* Forget a kept place. */
+static void
+match_away_free(struct away *a)
+{
+	TAILQ_REMOVE(&match_away_list, a, entry);
+	map_remove(&match_away, a->key);
+	free(a);
+}
+
+/*
+ * Keep request r's place for its key until the grace window ends (its
+ * connection is gone).  Bounded: past MATCH_AWAY_MAX the oldest goes.
+ */
+static void
+match_away_keep(const struct request *r, uint64_t now)
+{
+	struct away	*a;
+
+	if (r->key == 0 || conf.grace == 0)
+		return;
+	if ((a = map_get(&match_away, r->key)) != NULL)
+		match_away_free(a);
+	if (match_away.n >= MATCH_AWAY_MAX)
+		match_away_free(TAILQ_FIRST(&match_away_list));
+	a = xcalloc(1, sizeof *a);
+	a->key = r->key;
+	a->enq_ms = r->enq_ms;
+	a->until_ms = now + (uint64_t)conf.grace * 1000;
+	map_put(&match_away, a->key, a);
+	TAILQ_INSERT_TAIL(&match_away_list, a, entry);
+}
+
+/* Drop the kept places whose grace window has ended. */
+static void
+match_away_expire(uint64_t now)
+{
+	struct away	*a;
+
+	while ((a = TAILQ_FIRST(&match_away_list)) != NULL &&
+	    a->until_ms <= now)
+		match_away_free(a);
+}
+
+/*
+ * Where a keyed requester arriving now goes back in the queue: the place
+ * of the request its key still holds on another connection (which is
+ * closed: the same person cannot wait twice), or the place kept since its
+ * last connection dropped.  Returns the enqueue time, or 0 for none.
+ */
+static uint64_t
+match_away_take(struct conn *c, uint64_t key, uint64_t now)
+{
+	struct request	*old;
+	struct away	*a;
+	struct conn	*oc;
+	uint64_t	 enq;
+
+	if (key == 0)
+		return (0);
+	if ((old = map_get(&match_bykey, key)) != NULL && old->c != c) {
+		enq = old->enq_ms;
+		oc = old->c;
+		log_info("conn=%llu event=dequeued reason=replaced by=%llu",
+		    (unsigned long long)oc->id, (unsigned long long)c->id);
+		match_request_free(old);
+		conn_error(oc, 0, ERR(SESSION_REPLACED), 1, "your place in "
+		    "the queue moved to your newer connection");
+		return (enq);
+	}
+	if ((a = map_get(&match_away, key)) == NULL)
+		return (0);
+	enq = a->until_ms > now ? a->enq_ms : 0;
+	match_away_free(a);
+	return (enq);
+}
+
 /* Remove a request from the queue and free it, with any offer out. */
 static void
 match_request_free(struct request *r)
@@ -198,6 +304,8 @@ match_request_free(struct request *r)
 		match_offer_free(r->offer);
 	(void)matcher_request_cancel(match_matcher, r->id);
 	map_remove(&match_byid, r->id);
+	if (r->key != 0 && map_get(&match_bykey, r->key) == r)
+		map_remove(&match_bykey, r->key);
 	TAILQ_REMOVE(&match_requests, r, entry);
 	match_nrequests--;
 	if (r->c != NULL)
@@ -218,6 +326,10 @@ match_stop(void)
 		TAILQ_REMOVE(&match_prev_lru, p, entry);
 		free(p);
 	}
+	while (!TAILQ_EMPTY(&match_away_list))
+		match_away_free(TAILQ_FIRST(&match_away_list));
+	map_clear(&match_bykey);
+	map_clear(&match_away);
 	map_clear(&match_prev);
 	if (match_tick_ev != NULL)
 		event_free(match_tick_ev);
@@ -524,6 +636,7 @@ match_tick(evutil_socket_t fd, short events, void *arg)
 	supporter_tick();
 	match_run();
 	now = util_now_ms();
+	match_away_expire(now);
 	position_refresh();
 	TAILQ_FOREACH(r, &match_requests, entry)
 		match_reach(r, now);
@@ -572,6 +685,7 @@ match_conn_gone(struct conn *c)
 		return;
 	log_info("conn=%llu event=dequeued reason=gone",
 	    (unsigned long long)c->id);
+	match_away_keep(c->request, util_now_ms());
 	match_request_free(c->request);
 	match_run();
 }
@@ -727,10 +841,16 @@ match_request_peer(struct conn *c, const Envelope *env)
 		else
 			r->previous = c->last_sup;
 	}
-	/* Back after END_PEER_GONE: the original place in the queue. */
+	/*
+	 * Back after END_PEER_GONE, or after a dropped connection (or on a
+	 * new one while the old is not yet known to be gone): the original
+	 * place in the queue.
+	 */
+	r->key = auth_requester_key(c);
 	if (c->requeue_ms != 0 && c->requeue_ms <= now)
 		r->enq_ms = c->requeue_ms;
-	else
+	else if ((r->enq_ms = match_away_take(c, r->key, now)) == 0 ||
+	    r->enq_ms > now)
 		r->enq_ms = match_stamp(now);
 	c->requeue_ms = 0;
 
@@ -747,6 +867,8 @@ match_request_peer(struct conn *c, const Envelope *env)
 		return;
 	}
 	map_put(&match_byid, r->id, r);
+	if (r->key != 0)
+		map_put(&match_bykey, r->key, r);
 	TAILQ_INSERT_TAIL(&match_requests, r, entry);
 	match_nrequests++;
 	c->request = r;

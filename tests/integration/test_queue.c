@@ -28,6 +28,12 @@ setup(void **state)
 }
 
 static int
+setup_short_grace(void **state)
+{
+	return (world_setup_extra(state, "grace 2\n"));
+}
+
+static int
 setup_small_queue(void **state)
 {
 	return (world_setup_extra(state, "max_queue 2\n"));
@@ -925,6 +931,131 @@ test_queue_compatible_count(void **state)
 	tclient_free(s3);
 }
 
+/*
+ * A requester with a requester_key whose connection drops while queued
+ * keeps their place for the grace window: back on a new connection, the
+ * same key's RequestPeer goes ahead of the two who came after, and is the
+ * one offered.  An anonymous requester who drops starts again at the end.
+ */
+static void
+test_queue_drop_keeps_place(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *r1, *r2, *r3, *a;
+	uint8_t		 key[32];
+	Envelope	*env;
+
+	memset(key, 0x5a, sizeof key);
+	assert_int_equal(world_cred(w, &c1, "sup-keeps", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter(w, &c1));	/* AWAY */
+	assert_non_null(r1 = people_requester(w, key));
+	assert_non_null(a = people_requester(w, NULL));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(ask(r1, NULL, NULL), 1);
+	assert_int_equal(ask(a, NULL, NULL), 2);
+	assert_int_equal(ask(r2, NULL, NULL), 3);
+
+	/* Both r1 and the anonymous one drop; r2 moves up to 1. */
+	tclient_free(r1);
+	tclient_free(a);
+	assert_int_equal(wait_position(r2, "r2", 1, POSITION_MS), 1);
+
+	/* r1 comes back first in the queue; the anonymous one last. */
+	assert_non_null(r3 = people_requester(w, key));
+	assert_int_equal(ask(r3, NULL, NULL), 1);
+	assert_int_equal(wait_position(r2, "r2", 2, POSITION_MS), 2);
+	assert_non_null(a = people_requester(w, NULL));
+	assert_int_equal(ask(a, NULL, NULL), 3);
+
+	/* And r1 is who the supporter is offered. */
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(people_accept(s, env->offer->offer_id), 0);
+	frame_free(env);
+	assert_non_null(env = people_wait(r3, "r1 again", BODY_(MATCHED),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_null(tclient_recv(r2, BODY_(MATCHED), 0));
+	tclient_free(a);
+	tclient_free(r2);
+	tclient_free(r3);
+	tclient_free(s);
+}
+
+/*
+ * The same requester_key asking on a new connection while the old one is
+ * still open (a phone that changed networks): the new one takes the old
+ * one's place, the old gets SESSION_REPLACED and is closed, and the offer
+ * goes to the new one only: one person never waits twice.
+ */
+static void
+test_queue_same_key_replaces(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct tclient	*s, *old, *r2, *now;
+	uint8_t		 key[32];
+	Envelope	*env;
+
+	memset(key, 0xa5, sizeof key);
+	assert_int_equal(world_cred(w, &c1, "sup-replace", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter(w, &c1));	/* AWAY */
+	assert_non_null(old = people_requester(w, key));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(ask(old, NULL, NULL), 1);
+	assert_int_equal(ask(r2, NULL, NULL), 2);
+
+	assert_non_null(now = people_requester(w, key));
+	assert_int_equal(ask(now, NULL, NULL), 1);
+	assert_non_null(env = people_wait(old, "old connection", BODY_(ERROR),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(SESSION_REPLACED));
+	assert_true(env->error->fatal);
+	frame_free(env);
+	assert_int_equal(tclient_wait_closed(old, HARNESS_IO_MS), 0);
+	assert_null(tclient_recv(r2, BODY_(QUEUE_UPDATE), 300));
+
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(people_accept(s, env->offer->offer_id), 0);
+	frame_free(env);
+	assert_non_null(env = people_wait(now, "new connection",
+	    BODY_(MATCHED), PEOPLE_PUSH_MS));
+	frame_free(env);
+	assert_null(tclient_recv(s, BODY_(OFFER), 300));
+	tclient_free(old);
+	tclient_free(r2);
+	tclient_free(now);
+	tclient_free(s);
+}
+
+/* A kept place lasts the grace window (2 s here), no longer. */
+static void
+test_queue_place_expires(void **state)
+{
+	struct world	*w = *state;
+	struct tclient	*r1, *r2, *r3;
+	uint8_t		 key[32];
+
+	memset(key, 0x3c, sizeof key);
+	assert_non_null(r1 = people_requester(w, key));
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_int_equal(ask(r1, PEOPLE_TAG_WARD, NULL), 1);
+	assert_int_equal(ask(r2, PEOPLE_TAG_WARD, NULL), 2);
+	tclient_free(r1);
+	assert_int_equal(wait_position(r2, "r2", 1, POSITION_MS), 1);
+	harness_msleep(3500);
+	assert_non_null(r3 = people_requester(w, key));
+	assert_int_equal(ask(r3, PEOPLE_TAG_WARD, NULL), 2);
+	tclient_free(r2);
+	tclient_free(r3);
+}
+
 int
 main(void)
 {
@@ -955,6 +1086,12 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_drop_leaves, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_drop_keeps_place,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_same_key_replaces,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_place_expires,
+		    setup_short_grace, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_break_not_offered,
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full,
