@@ -101,6 +101,26 @@ wait_position(struct tclient *r, const char *who, uint32_t want,
 }
 
 /*
+ * Supporter s (AWAY, no offer yet) becomes available: the offer it gets
+ * is accepted and requester r is the one matched.
+ */
+static void
+serve(struct tclient *s, struct tclient *r, const char *who)
+{
+	Envelope	*env;
+
+	assert_int_equal(people_avail(s,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
+	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(people_accept(s, env->offer->offer_id), 0);
+	frame_free(env);
+	assert_non_null(env = people_wait(r, who, BODY_(MATCHED),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+}
+
+/*
  * Three supporters with different vetted tags: the one covering the
  * required tag and sharing the preferred one is offered; the others hear
  * nothing.
@@ -274,7 +294,6 @@ test_queue_positions_move(void **state)
 	struct world	*w = *state;
 	struct pcred	 c1;
 	struct tclient	*s, *r1, *r2, *r3;
-	Envelope	*env;
 
 	assert_int_equal(world_cred(w, &c1, "sup-psy", PEOPLE_TAG_PSYCHOSIS, 1,
 	    0), 0);
@@ -288,15 +307,7 @@ test_queue_positions_move(void **state)
 	assert_null(tclient_recv(s, BODY_(OFFER), 300));
 
 	/* She comes: the longest waiting is offered and matched. */
-	assert_int_equal(people_avail(s,
-	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
-	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
-	    PEOPLE_PUSH_MS));
-	assert_int_equal(people_accept(s, env->offer->offer_id), 0);
-	frame_free(env);
-	assert_non_null(env = people_wait(r1, "r1", BODY_(MATCHED),
-	    PEOPLE_PUSH_MS));
-	frame_free(env);
+	serve(s, r1, "r1");
 	assert_null(tclient_recv(r2, BODY_(MATCHED), 0));
 
 	/* The others move up. */
@@ -944,7 +955,6 @@ test_queue_drop_keeps_place(void **state)
 	struct pcred	 c1;
 	struct tclient	*s, *r1, *r2, *r3, *a;
 	uint8_t		 key[32];
-	Envelope	*env;
 
 	memset(key, 0x5a, sizeof key);
 	assert_int_equal(world_cred(w, &c1, "sup-keeps", NULL, 1, 0), 0);
@@ -969,15 +979,7 @@ test_queue_drop_keeps_place(void **state)
 	assert_int_equal(ask(a, NULL, NULL), 3);
 
 	/* And r1 is who the supporter is offered. */
-	assert_int_equal(people_avail(s,
-	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
-	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
-	    PEOPLE_PUSH_MS));
-	assert_int_equal(people_accept(s, env->offer->offer_id), 0);
-	frame_free(env);
-	assert_non_null(env = people_wait(r3, "r1 again", BODY_(MATCHED),
-	    PEOPLE_PUSH_MS));
-	frame_free(env);
+	serve(s, r3, "r1 again");
 	assert_null(tclient_recv(r2, BODY_(MATCHED), 0));
 	tclient_free(a);
 	tclient_free(r2);
@@ -1018,15 +1020,7 @@ test_queue_same_key_replaces(void **state)
 	assert_int_equal(tclient_wait_closed(old, HARNESS_IO_MS), 0);
 	assert_null(tclient_recv(r2, BODY_(QUEUE_UPDATE), 300));
 
-	assert_int_equal(people_avail(s,
-	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 0), 0);
-	assert_non_null(env = people_wait(s, "supporter", BODY_(OFFER),
-	    PEOPLE_PUSH_MS));
-	assert_int_equal(people_accept(s, env->offer->offer_id), 0);
-	frame_free(env);
-	assert_non_null(env = people_wait(now, "new connection",
-	    BODY_(MATCHED), PEOPLE_PUSH_MS));
-	frame_free(env);
+	serve(s, now, "new connection");
 	assert_null(tclient_recv(s, BODY_(OFFER), 300));
 	tclient_free(old);
 	tclient_free(r2);
