@@ -15,6 +15,12 @@
  * peerd:revoked).  A session whose credential's not_after passes is ended
  * with CREDENTIAL_EXPIRED by a timer.
  *
+ * Revocation fails closed: until revoke.c has read the whole set once
+ * since start-up (Redis unreachable, or its answer not in yet), a revoked
+ * supporter would look clean, so supporters are told TRY_LATER.  Operators
+ * are admitted all the same: they see only counts, never a person, and an
+ * operator is who one needs while Redis is down.
+ *
  * Identity tags are special-category data: nothing here logs a tag.
  */
 #include <sys/stat.h>
@@ -369,6 +375,15 @@ auth_credential(struct conn *c, const Hello *h, char *why, size_t len)
 		OPENSSL_cleanse(&info, sizeof info);
 		return (ERR(CREDENTIAL_REVOKED));
 	}
+	if (h->role == ROLE_SUPPORTER && !revoke_known()) {
+		snprintf(why, len, "the server cannot check revocations yet; "
+		    "try again shortly");
+		log_info("conn=%llu event=auth_deferred role=supporter "
+		    "reason=revocations_unknown id=%s",
+		    (unsigned long long)c->id, info.id);
+		OPENSSL_cleanse(&info, sizeof info);
+		return (ERR(TRY_LATER));
+	}
 
 	a = auth_get(c);
 	a->cred = info;
@@ -393,7 +408,8 @@ refuse:
  * 32 bytes or sent by a supporter/operator), BAD_CREDENTIAL (no signing key
  * configured, credential missing, malformed, badly signed, for another
  * role, carrying a tag not in the catalogue), CREDENTIAL_EXPIRED (expired
- * or not yet valid), CREDENTIAL_REVOKED, INTERNAL.  On success attaches
+ * or not yet valid), CREDENTIAL_REVOKED, TRY_LATER (a supporter before the
+ * revocation list has been read), INTERNAL.  On success attaches
  * the verified credential or the requester's continuity key to c->auth;
  * auth_free releases it.  Either way the bytes of Hello.requester_key and
  * Hello.credential (a bearer token) are wiped: nothing later needs them.

@@ -664,6 +664,10 @@ void		 presence_remove(const char *);
 int		 revoke_start(void);
 void		 revoke_stop(void);
 int		 revoke_is_revoked(const char *);
+/* 1 once the whole revocation set was read since revoke_start. */
+int		 revoke_known(void);
+/* For unit tests and fuzzers, which have no Redis; never peerd. */
+void		 revoke_assume_known(void);
 /* Mark an id revoked locally and end its live sessions (0, or -1). */
 int		 revoke_add(const char *);
 

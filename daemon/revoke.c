@@ -21,6 +21,12 @@
  * untrusted: replies are type-checked and the copy is bounded (REVOKE_MAX
  * ids, each a valid credential id of at most CRED_ID_MAX bytes); what is
  * beyond is ignored and logged once.
+ *
+ * Fail closed at start: until one SMEMBERS answer has been applied since
+ * revoke_start, the copy may lack ids that Redis holds, so revoke_known()
+ * is 0 and auth.c defers supporters (TRY_LATER) rather than admit one
+ * whose credential may be revoked.  Once known it stays known: a later
+ * outage keeps the last copy, which is what a running peerd had anyway.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +79,8 @@ static redisAsyncContext	*revoke_sub;		/* the subscriber */
 static int			 revoke_sub_up;
 static time_t			 revoke_sub_since;	/* connect started */
 static int			 revoke_running;
+static int			 revoke_known_now;	/* one SMEMBERS applied
+							   since revoke_start */
 
 /* Pick the hash seed once, before the first id is stored. */
 static void
@@ -247,6 +255,16 @@ revoke_same(const redisReply *reply)
 	return (valid == revoke_set.n);
 }
 
+/* The mirror holds a full read of the set: supporters may be admitted. */
+static void
+revoke_now_known(void)
+{
+	if (revoke_known_now)
+		return;
+	revoke_known_now = 1;
+	log_info("event=revocations_known count=%zu", revoke_set.n);
+}
+
 /* The answer to SMEMBERS peerd:revoked: replace the mirror. */
 static void
 revoke_refresh_cb(redisAsyncContext *ac, void *r, void *arg)
@@ -272,8 +290,10 @@ revoke_refresh_cb(redisAsyncContext *ac, void *r, void *arg)
 	}
 	revoke_type_logged = 0;
 	revoke_last_card = (long long)reply->elements;
-	if (revoke_same(reply))
+	if (revoke_same(reply)) {
+		revoke_now_known();
 		return;
+	}
 
 	memset(&next, 0, sizeof next);
 	n = reply->elements;
@@ -307,6 +327,7 @@ revoke_refresh_cb(redisAsyncContext *ac, void *r, void *arg)
 	revoke_set_clear(&revoke_set);
 	revoke_set = next;
 	log_info("event=revocations count=%zu was=%zu", revoke_set.n, before);
+	revoke_now_known();
 	revoke_sweep();
 }
 
@@ -492,6 +513,7 @@ revoke_start(void)
 	struct timeval	tv = { 0, REVOKE_POLL_MS * 1000 };
 
 	revoke_seed_init();
+	revoke_known_now = 0;
 	revoke_timer = event_new(server_base, -1, EV_PERSIST, revoke_tick,
 	    NULL);
 	if (revoke_timer == NULL)
@@ -519,6 +541,28 @@ revoke_stop(void)
 	revoke_last_card = -1;
 	revoke_set_clear(&revoke_set);
 	memset(revoke_recent, 0, sizeof revoke_recent);
+}
+
+/*
+ * Return 1 once the mirror holds a full read of peerd:revoked (one
+ * SMEMBERS answer applied since revoke_start), else 0: until then a
+ * revoked id may be missing from it.
+ */
+int
+revoke_known(void)
+{
+	return (revoke_known_now);
+}
+
+/*
+ * Treat the mirror as a full copy without reading Redis.  For programs
+ * that have no Redis and fill the mirror with revoke_add themselves (unit
+ * tests, fuzzers); peerd never calls it.
+ */
+void
+revoke_assume_known(void)
+{
+	revoke_known_now = 1;
 }
 
 /* Return whether id is revoked (the local mirror; never waits). */

@@ -50,6 +50,16 @@
 #define HARNESS_SCAN_DEPTH	2	/* levels of subdirs checked */
 
 /*
+ * What peerd logs when its first contact with a running Redis is over:
+ * the revocation list is read (supporters are admitted from then on), or
+ * it failed in a way that does not clear by itself.
+ */
+static const char *harness_redis_settled[] = {
+	"event=revocations_known",
+	"event=redis_down",
+};
+
+/*
  * What a sanitizer prints when it finds something (ASan, LSan, UBSan;
  * with -fno-sanitize-recover UBSan stops at the first "runtime error").
  */
@@ -558,6 +568,40 @@ harness_redis_stop(struct harness *h)
 	return (harness_kill(&h->redis_pid, NULL));
 }
 
+/* Return how many of harness_redis_settled's events peerd's log has. */
+static int
+harness_settled_count(struct harness *h)
+{
+	size_t	i;
+	int	n = 0;
+
+	for (i = 0; i < sizeof harness_redis_settled /
+	    sizeof harness_redis_settled[0]; i++)
+		n += harness_log_count(h, harness_redis_settled[i]);
+	return (n);
+}
+
+/*
+ * Wait until the peerd just started has logged more settling events than
+ * the before it had (the log is appended to across restarts).  Time
+ * running out is only reported: the test's own checks say what it means.
+ */
+static void
+harness_peerd_settle(struct harness *h, int before)
+{
+	int64_t	deadline = harness_now_ms() + HARNESS_START_MS;
+
+	while (harness_settled_count(h) <= before) {
+		if (harness_now_ms() >= deadline || !harness_peerd_alive(h)) {
+			fprintf(stderr, "harness: peerd did not read the "
+			    "revocation list from Redis in %d ms\n",
+			    HARNESS_START_MS);
+			return;
+		}
+		harness_msleep(HARNESS_POLL_MS);
+	}
+}
+
 /* Write the peerd config for the current ports.  Returns 0 or -1. */
 static int
 harness_write_conf(struct harness *h, const char *extra)
@@ -673,7 +717,7 @@ harness_peerd_start(struct harness *h, const char *extra)
 {
 	char	*argv[HARNESS_WRAP_ARGS + 4], *wrap;
 	char	*copy = NULL;
-	int	 try, admin_deadline;
+	int	 try, admin_deadline, settled;
 
 	if (h->peerd_pid != -1)
 		return (-1);
@@ -685,6 +729,7 @@ harness_peerd_start(struct harness *h, const char *extra)
 		return (-1);
 	/* A wrapper may put its own logs there (valgrind's %q{...}). */
 	setenv("PEERD_TEST_DIR", h->dir, 1);
+	settled = harness_settled_count(h);
 	for (try = 0; try < HARNESS_START_TRIES; try++) {
 		if (try > 0 || harness_port_listening(h->port) ||
 		    harness_port_listening(h->admin_port)) {
@@ -710,6 +755,8 @@ harness_peerd_start(struct harness *h, const char *extra)
 			    h->peerd_pid) && admin_deadline-- > 0)
 				harness_msleep(HARNESS_POLL_MS);
 			free(wrap);
+			if (h->redis_pid != -1)
+				harness_peerd_settle(h, settled);
 			return (0);
 		}
 		if (h->peerd_pid != -1) {

@@ -138,8 +138,11 @@ int		 harness_redis_stop(struct harness *h);
  * Write h->conf (listen, admin_listen, tls_cert, tls_key, redis, log_level
  * debug, node_id, then the extra lines, which may be NULL), start $PEERD_BIN
  * -c h->conf with stdout and stderr appended to h->log, and wait until the
- * TLS port listens.  A start that fails while the ports were taken retries
- * on fresh ports.  Returns 0, or -1 after printing the log's tail.
+ * TLS port listens.  With Redis running, wait also (HARNESS_START_MS at
+ * most) until peerd has read the revocation list or logged why it cannot
+ * (redis_down): until it has, peerd tells supporters TRY_LATER.  A start
+ * that fails while the ports were taken retries on fresh ports.  Returns
+ * 0, or -1 after printing the log's tail.
  */
 int		 harness_peerd_start(struct harness *h, const char *extra);
 

@@ -2,8 +2,9 @@
  * test_cred.c -- who may be a supporter: credentials signed by the
  * organisation are accepted and their vetted contents used; expired,
  * not-yet-valid, forged, missing, wrong-role and revoked ones are refused;
- * a revocation ends a live session within seconds; each role may send only
- * its own messages.
+ * a revocation ends a live session within seconds; until peerd has read
+ * the revocation list once, supporters are told TRY_LATER; each role may
+ * send only its own messages.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "fault.h"
 #include "frame.h"
 #include "people.h"
 
@@ -23,6 +25,10 @@
 #define ROLE_(x)	PEERD__V1__ROLE__ ## x
 
 #define REVOKE_MS	5000	/* ms: a live session ends within this */
+#define REDIS_DOWN_MS	(5000 * harness_slow()) /* ms: peerd noticing
+						   Redis is not there */
+#define REDIS_UP_MS	(8000 * harness_slow()) /* ms: peerd back on Redis
+						   (its back-off is capped) */
 
 static int
 setup(void **state)
@@ -203,6 +209,105 @@ test_cred_revoked_while_redis_down(void **state)
 	expect_refused(w, ROLE_(SUPPORTER), &cred, ERR_(CREDENTIAL_REVOKED));
 	assert_non_null(c = people_supporter(w, &good));
 	tclient_free(c);
+}
+
+/*
+ * Wait up to timeout_ms for peerd's log to hold needle more than before
+ * times (the log is appended to across restarts).  Returns 0 or -1.
+ */
+static int
+log_wait_more(struct harness *h, const char *needle, int before,
+    int timeout_ms)
+{
+	int64_t	deadline = harness_now_ms() + timeout_ms;
+
+	while (harness_log_count(h, needle) <= before) {
+		if (harness_now_ms() >= deadline)
+			return (-1);
+		harness_msleep(20);
+	}
+	return (0);
+}
+
+/*
+ * Fail closed at start: a peerd started while Redis is down has never
+ * read the revocation list, so a supporter with a good credential is told
+ * TRY_LATER (fatal, closed) and the log says why; requesters and operators
+ * are served.  Redis arrives already holding a revocation: that supporter
+ * is refused CREDENTIAL_REVOKED, another is admitted.  Redis lost again:
+ * the list stays known (the last copy), supporters are still admitted and
+ * the revoked one still refused.
+ */
+static void
+test_cred_revocations_unknown_at_start(void **state)
+{
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 good, banned, later, op;
+	struct tclient	*c;
+	Envelope	*env;
+	char		 line[1024], buf[64];
+	int		 downs, known;
+
+	assert_int_equal(world_cred(w, &good, "sup-early", PEOPLE_TAG_BME, 1,
+	    0), 0);
+	assert_int_equal(world_cred(w, &banned, "sup-struck-off", NULL, 1, 0),
+	    0);
+	assert_int_equal(world_cred(w, &later, "sup-later", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &op, "op-1", NULL, 1, PCRED_OPERATOR),
+	    0);
+
+	/* The revocation is in a snapshot the next redis-server loads. */
+	assert_int_equal(harness_peerd_stop(h), 0);
+	assert_int_equal(redis_revoked_add(h, "sup-struck-off"), 0);
+	assert_int_equal(fault_redis(h, buf, sizeof buf, "SAVE"), 0);
+	assert_int_equal(harness_redis_stop(h), 0);
+	downs = harness_log_count(h, "event=redis_down");
+	known = harness_log_count(h, "event=revocations_known");
+	assert_int_equal(harness_peerd_start(h, world_conf(w, NULL)), 0);
+	assert_int_equal(log_wait_more(h, "event=redis_down", downs,
+	    REDIS_DOWN_MS), 0);
+
+	assert_non_null(c = tclient_connect(h));
+	assert_non_null(env = people_hello(c, ROLE_(SUPPORTER), &good, NULL,
+	    NULL, 0));
+	assert_int_equal(people_code(env), ERR_(TRY_LATER));
+	assert_true(env->error->fatal);
+	assert_non_null(strstr(env->error->message,
+	    "cannot check revocations yet"));
+	frame_free(env);
+	assert_int_equal(tclient_wait_closed(c, HARNESS_IO_MS), 0);
+	tclient_free(c);
+	expect_refused(w, ROLE_(SUPPORTER), &banned, ERR_(TRY_LATER));
+	assert_int_equal(log_lines_with(h, "event=auth_deferred role=supporter "
+	    "reason=revocations_unknown", "id=sup-early", line, sizeof line),
+	    1);
+	assert_null(strstr(line, PEOPLE_TAG_BME));	/* no tags */
+	assert_int_equal(log_lines_with(h, "event=error code=try_later", NULL,
+	    NULL, 0), 2);
+	assert_non_null(c = people_requester(w, NULL));
+	tclient_free(c);
+	assert_non_null(c = people_operator(w, &op));
+	tclient_free(c);
+
+	assert_int_equal(harness_redis_start(h), 0);
+	assert_int_equal(log_wait_more(h, "event=revocations_known", known,
+	    REDIS_UP_MS), 0);
+	expect_refused(w, ROLE_(SUPPORTER), &banned, ERR_(CREDENTIAL_REVOKED));
+	assert_non_null(c = people_supporter(w, &good));
+	tclient_free(c);
+	assert_non_null(c = people_requester(w, NULL));
+	tclient_free(c);
+
+	downs = harness_log_count(h, "event=redis_down");
+	assert_int_equal(harness_redis_stop(h), 0);
+	assert_int_equal(log_wait_more(h, "event=redis_down", downs,
+	    REDIS_DOWN_MS), 0);
+	assert_non_null(c = people_supporter(w, &later));
+	tclient_free(c);
+	expect_refused(w, ROLE_(SUPPORTER), &banned, ERR_(CREDENTIAL_REVOKED));
+	assert_int_equal(log_lines_with(h, "event=auth_deferred", NULL, NULL,
+	    0), 2);
 }
 
 /* peerctl unrevoke: the same credential is accepted again within 3 s. */
@@ -552,6 +657,9 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_cred_revoked_while_redis_down, setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cred_revocations_unknown_at_start, setup,
+		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_unrevoked, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_revoked_live, setup,

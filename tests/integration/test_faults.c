@@ -305,12 +305,15 @@ setup_redis_absent(void **state)
 }
 
 /*
- * No Redis when peerd starts: a supporter becomes available, another goes
- * on a break, a requester is matched and they talk, a second requester
- * waits.  Redis appears: /healthz turns 200, both records are written as
- * they are (load, status, capacity, node, expiry) with the node set, the
- * waiting requester is matched once the supporter on a break comes back
- * and that load reaches Redis too; the conversation lost nothing.
+ * No Redis when peerd starts: requesters are served, but a supporter is
+ * told TRY_LATER (peerd has never read the revocation list: it fails
+ * closed).  Redis appears: /healthz turns 200 and the list is read; a
+ * supporter becomes available, another goes on a break, a requester is
+ * matched and they talk, a second requester waits.  Both records are
+ * written as they are (load, status, capacity, node, expiry) with the node
+ * set, the waiting requester is matched once the supporter on a break
+ * comes back and that load reaches Redis too; the conversation lost
+ * nothing.
  */
 static void
 test_redis_absent_at_start(void **state)
@@ -333,21 +336,33 @@ test_redis_absent_at_start(void **state)
 
 	assert_int_equal(world_cred(w, &c1, "sup-early", NULL, 1, 0), 0);
 	assert_int_equal(world_cred(w, &c2, "sup-break", NULL, 1, 0), 0);
-	assert_non_null(s1 = people_supporter_available(w, &c1));
-	assert_non_null(s2 = people_supporter(w, &c2));
-	assert_int_equal(people_avail(s2, STATUS_(ON_BREAK), 0), 0);
-	assert_non_null(f1 = fault_chat_match(w, s1));
-	r1 = f1->c[FAULT_R];
-	assert_int_equal(fault_chat_exchange(f1, "no redis", 8), 0);
-	assert_non_null(r2 = people_requester(w, NULL));
-	assert_non_null(env = people_request(r2, NULL, NULL, NULL, 0));
-	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	assert_non_null(s1 = tclient_connect(h));
+	assert_non_null(env = people_hello(s1, PEERD__V1__ROLE__SUPPORTER, &c1,
+	    NULL, NULL, 0));
+	assert_int_equal(people_code(env), ERR_(TRY_LATER));
 	frame_free(env);
+	tclient_free(s1);
+	assert_non_null(r2 = people_requester(w, NULL));
+	tclient_free(r2);
 
 	assert_int_equal(harness_redis_start(h), 0);
 	assert_int_equal(healthz_wait(h, 200, buf, sizeof buf, REDIS_UP_MS),
 	    200);
 	assert_true(harness_log_contains(h, "event=redis_up"));
+	assert_int_equal(harness_log_wait(h, "event=revocations_known",
+	    REDIS_UP_MS), 0);
+
+	assert_non_null(s1 = people_supporter_available(w, &c1));
+	assert_non_null(s2 = people_supporter(w, &c2));
+	assert_int_equal(people_avail(s2, STATUS_(ON_BREAK), 0), 0);
+	assert_non_null(f1 = fault_chat_match(w, s1));
+	r1 = f1->c[FAULT_R];
+	assert_int_equal(fault_chat_exchange(f1, "redis back", 8), 0);
+	assert_non_null(r2 = people_requester(w, NULL));
+	assert_non_null(env = people_request(r2, NULL, NULL, NULL, 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	frame_free(env);
+
 	expect_record(h, "sup-early", "available", "1", "1");
 	expect_presence(h, "sup-break", "status", "on_break");
 	expect_presence(h, "sup-break", "load", "0");
