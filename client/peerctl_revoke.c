@@ -5,6 +5,11 @@
  * ids; revoke also PUBLISHes the id on CRED_REDIS_REVOCATIONS so a live
  * peerd ends that person's session at once.  hiredis's synchronous API is
  * enough for one short exchange; every step has a timeout.
+ *
+ * A Redis that wants a password gets it from the environment, never from
+ * the command line (where ps would show it): PEERCTL_REDIS_PASSWORD, and
+ * PEERCTL_REDIS_USER for an ACL user, as peerd's redis_password and
+ * redis_user.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +26,7 @@
 #define PEERCTL_REDIS_DEFAULT	"127.0.0.1:7476" /* peerd's usual Redis */
 #define PEERCTL_REDIS_TIMEOUT	3		/* seconds, connect and reply */
 #define PEERCTL_REDIS_PASSENV	"PEERCTL_REDIS_PASSWORD" /* AUTH, if set */
+#define PEERCTL_REDIS_USERENV	"PEERCTL_REDIS_USER"	/* ACL user, with it */
 
 /* Where Redis is: a unix socket path, or a host and port. */
 struct peerctl_revoke_addr {
@@ -37,7 +43,9 @@ static int	peerctl_revoke_undo(const struct peerctl_cmd *, int, char **);
 	"  --redis ADDR   Redis as HOST:PORT, [IPV6]:PORT or a unix socket\n" \
 	"                 path (default " PEERCTL_REDIS_DEFAULT ")\n"	\
 	"\n"								\
-	"If " PEERCTL_REDIS_PASSENV " is set, it is sent with AUTH.\n"
+	"If Redis wants a password, set " PEERCTL_REDIS_PASSENV " (and\n"	\
+	PEERCTL_REDIS_USERENV " for a Redis 6 ACL user): peerctl sends AUTH\n" \
+	"first.  The environment keeps it off the command line.\n"
 
 const struct peerctl_cmd peerctl_revoke_cmd = {
 	"revoke", "ID [--redis ADDR]",
@@ -152,8 +160,19 @@ peerctl_revoke_connect(const struct peerctl_cmd *cmd,
 	struct timeval	 tv = { PEERCTL_REDIS_TIMEOUT, 0 };
 	redisContext	*c;
 	redisReply	*r;
-	const char	*pass;
+	const char	*pass, *user, *argv[3];
+	size_t		 argvlen[3];
+	int		 argc = 0;
 
+	if ((pass = getenv(PEERCTL_REDIS_PASSENV)) != NULL && *pass == '\0')
+		pass = NULL;
+	if ((user = getenv(PEERCTL_REDIS_USERENV)) != NULL && *user == '\0')
+		user = NULL;
+	if (user != NULL && pass == NULL) {
+		peerctl_warnx(cmd, PEERCTL_REDIS_USERENV " is set but "
+		    PEERCTL_REDIS_PASSENV " is not");
+		return (NULL);
+	}
 	if (addr->path != NULL)
 		c = redisConnectUnixWithTimeout(addr->path, tv);
 	else
@@ -170,9 +189,18 @@ peerctl_revoke_connect(const struct peerctl_cmd *cmd,
 		redisFree(c);
 		return (NULL);
 	}
-	if ((pass = getenv(PEERCTL_REDIS_PASSENV)) != NULL && *pass != '\0') {
-		r = redisCommand(c, "AUTH %s", pass);
+	if (pass != NULL) {
+		argv[argc] = "AUTH";
+		argvlen[argc++] = 4;
+		if (user != NULL) {
+			argv[argc] = user;
+			argvlen[argc++] = strlen(user);
+		}
+		argv[argc] = pass;
+		argvlen[argc++] = strlen(pass);
+		r = redisCommandArgv(c, argc, argv, argvlen);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			/* Redis's error never quotes the password. */
 			peerctl_warnx(cmd, "Redis AUTH failed: %s",
 			    r != NULL ? r->str : c->errstr);
 			if (r != NULL)

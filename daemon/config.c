@@ -13,21 +13,32 @@
  * (last wins, as in redis.conf), so a base file can be followed by local
  * overrides; tags are the exception: a duplicate tag is an error.  Every
  * error names file:line.
+ *
+ * A secret (CONF_SECRET, the Redis password) is never echoed: an error
+ * about it names the option, not the value.  redis_password_file is read
+ * here, at load and again by config_reload_secrets (SIGHUP), into
+ * conf.redis_password, so the rest of peerd sees one password whichever
+ * way it was given.
  */
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "peerd.h"
 
 #define CONF_FILE_MAX	(1024 * 1024)	/* bytes of one config file */
 #define CONF_NODE_MAX	64		/* bytes of node_id */
+#define CONF_SECRET_MAX	1024		/* bytes of the Redis password */
+#define CONF_REDIS_USER_MAX 128		/* bytes of redis_user */
 #define CONF_CHAT_OVERHEAD 64		/* bytes of a ChatMessage frame body
 					   besides its text */
 
@@ -38,6 +49,7 @@ static const char	*config_check_node_id(const char *);
 static const char	*config_check_language(const char *);
 static const char	*config_check_user(const char *);
 static const char	*config_check_yesno(const char *);
+static const char	*config_check_printable(const char *);
 
 static const struct config_option config_options[] = {
 	{ "listen", CONF_ADDR, 0, 0, "127.0.0.1:7474", &conf.listen,
@@ -51,6 +63,17 @@ static const struct config_option config_options[] = {
 	  &conf.tls_key, "server private key (PEM)", NULL },
 	{ "redis", CONF_ADDR, 0, 0, "127.0.0.1:6379", &conf.redis,
 	  "host:port of Redis (presence); unreachable is not an error", NULL },
+	{ "redis_user", CONF_STRING, 1, CONF_REDIS_USER_MAX, NULL,
+	  &conf.redis_user,
+	  "Redis ACL user to AUTH as (default: Redis's default user)",
+	  config_check_printable },
+	{ "redis_password", CONF_SECRET, 1, CONF_SECRET_MAX, NULL,
+	  &conf.redis_password,
+	  "password sent with AUTH on every Redis connection", NULL },
+	{ "redis_password_file", CONF_PATH, 1, PATH_MAX, NULL,
+	  &conf.redis_password_file,
+	  "file holding the Redis password instead (mode 0600; re-read on "
+	  "SIGHUP)", NULL },
 	{ "log_level", CONF_LEVEL, 0, 0, "info", &conf.log_level,
 	  "debug, info, warn or error", NULL },
 
@@ -193,6 +216,16 @@ config_check_user(const char *value)
 	return (NULL);
 }
 
+/* Allow printable ASCII without blanks (Redis ACL user names). */
+static const char *
+config_check_printable(const char *value)
+{
+	for (; *value != '\0'; value++)
+		if (*value < '!' || *value > '~')
+			return ("may only contain printable ASCII");
+	return (NULL);
+}
+
 /* Allow yes or no. */
 static const char *
 config_check_yesno(const char *value)
@@ -261,6 +294,11 @@ config_clear(void)
 	for (i = 0; i < CONFIG_NOPTIONS; i++) {
 		o = &config_options[i];
 		switch (o->type) {
+		case CONF_SECRET:
+			if (*(char **)o->var != NULL)
+				OPENSSL_cleanse(*(char **)o->var,
+				    strlen(*(char **)o->var));
+			/* FALLTHROUGH */
 		case CONF_STRING:
 		case CONF_PATH:
 		case CONF_ADDR:
@@ -451,6 +489,7 @@ config_set(const struct config_option *o, const char *value, const char *dir,
 		free(host);
 		break;
 	case CONF_STRING:
+	case CONF_SECRET:
 	case CONF_PATH:
 		len = strlen(value);
 		if (len < (size_t)o->min || len > (size_t)o->max) {
@@ -465,6 +504,8 @@ config_set(const struct config_option *o, const char *value, const char *dir,
 	}
 	if (o->check != NULL && (bad = o->check(value)) != NULL)
 		return (bad);
+	if (o->type == CONF_SECRET && *(char **)o->var != NULL)
+		OPENSSL_cleanse(*(char **)o->var, strlen(*(char **)o->var));
 	free(*(char **)o->var);
 	if (o->type == CONF_PATH)
 		*(char **)o->var = config_resolve(dir, value);
@@ -521,14 +562,14 @@ config_line(const char *file, const char *dir, u_int lineno, char *line,
 	}
 	idx = o - config_options;
 	if ((why = config_set(o, value, dir, where, depth, errp)) != NULL) {
-		if (*errp == NULL) {
+		/* A secret's value is never repeated back. */
+		if (*errp == NULL && (o->type == CONF_TAG ||
+		    o->type == CONF_INCLUDE || o->type == CONF_SECRET))
+			xasprintf(errp, "%s: %s: %s", where, o->name, why);
+		else if (*errp == NULL) {
 			log_escape(esc, sizeof esc, value, strlen(value));
-			if (o->type == CONF_TAG || o->type == CONF_INCLUDE)
-				xasprintf(errp, "%s: %s: %s", where, o->name,
-				    why);
-			else
-				xasprintf(errp, "%s: %s \"%s\": %s", where,
-				    o->name, esc, why);
+			xasprintf(errp, "%s: %s \"%s\": %s", where, o->name,
+			    esc, why);
 		}
 		return (-1);
 	}
@@ -567,6 +608,7 @@ config_parse(const char *file, const char *text, size_t len, int depth,
 		rc = config_line(file, dir, lineno, line, depth, errp);
 	}
 	free(dir);
+	OPENSSL_cleanse(copy, len);	/* it may hold redis_password */
 	free(copy);
 	return (rc);
 }
@@ -581,6 +623,140 @@ config_where_set(const char *name)
 	if (o != NULL && config_where[o - config_options] != NULL)
 		return (config_where[o - config_options]);
 	return (conf.path != NULL ? conf.path : "config");
+}
+
+/*
+ * Read the Redis password from path into a new string: the whole file,
+ * less one trailing newline, 1..CONF_SECRET_MAX bytes on one line.  Like
+ * requester_secret_file, a file that group or others may read or write is
+ * refused.  Returns the password, or NULL with *errp set (never quoting
+ * the file).
+ */
+static char *
+config_read_secret(const char *path, char **errp)
+{
+	struct stat	 st;
+	char		 buf[CONF_SECRET_MAX + 3], *pw = NULL;
+	size_t		 got = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		xasprintf(errp, "redis_password_file %s: %s", path,
+		    strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1) {
+		xasprintf(errp, "redis_password_file %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		xasprintf(errp, "redis_password_file %s: not a regular file",
+		    path);
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		xasprintf(errp, "redis_password_file %s: mode %04o lets group "
+		    "or others at it (chmod 600)", path,
+		    (u_int)(st.st_mode & 07777));
+		goto out;
+	}
+	/* One byte more than a password and its CRLF tells "too long". */
+	while (got < sizeof buf) {
+		n = read(fd, buf + got, sizeof buf - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			xasprintf(errp, "redis_password_file %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > 0 && buf[got - 1] == '\n')
+		got--;
+	if (got > 0 && buf[got - 1] == '\r')
+		got--;
+	if (got == 0 || got > CONF_SECRET_MAX) {
+		xasprintf(errp, "redis_password_file %s: must hold a password "
+		    "of 1 to %d bytes", path, CONF_SECRET_MAX);
+		goto out;
+	}
+	if (memchr(buf, '\0', got) != NULL || memchr(buf, '\n', got) != NULL ||
+	    memchr(buf, '\r', got) != NULL) {
+		xasprintf(errp, "redis_password_file %s: must hold one line "
+		    "and no NUL byte", path);
+		goto out;
+	}
+	pw = xstrndup(buf, got);
+out:
+	close(fd);
+	OPENSSL_cleanse(buf, sizeof buf);
+	return (pw);
+}
+
+/*
+ * Check the Redis AUTH options and read redis_password_file into
+ * conf.redis_password.  Returns 0 or -1 with *errp set.
+ */
+static int
+config_finish_redis(char **errp)
+{
+	char	*pw, *why = NULL;
+
+	if (conf.redis_password != NULL && conf.redis_password_file != NULL) {
+		xasprintf(errp, "%s: redis_password and redis_password_file "
+		    "are both set: keep one", config_where_set(
+		    "redis_password_file"));
+		return (-1);
+	}
+	if (conf.redis_user != NULL && conf.redis_password == NULL &&
+	    conf.redis_password_file == NULL) {
+		xasprintf(errp, "%s: redis_user needs redis_password or "
+		    "redis_password_file", config_where_set("redis_user"));
+		return (-1);
+	}
+	if (conf.redis_password_file == NULL)
+		return (0);
+	if ((pw = config_read_secret(conf.redis_password_file, &why)) ==
+	    NULL) {
+		xasprintf(errp, "%s: %s", config_where_set(
+		    "redis_password_file"), why);
+		free(why);
+		return (-1);
+	}
+	conf.redis_password = pw;
+	return (0);
+}
+
+/*
+ * Read redis_password_file again (SIGHUP) into conf.redis_password.
+ * Returns 1 if the password changed, 0 if it did not or no file is set,
+ * or -1 with *errp set: the old password is kept.
+ */
+int
+config_reload_secrets(char **errp)
+{
+	char	*pw;
+	int	 same;
+
+	*errp = NULL;
+	if (conf.redis_password_file == NULL)
+		return (0);
+	if ((pw = config_read_secret(conf.redis_password_file, errp)) == NULL)
+		return (-1);
+	same = conf.redis_password != NULL &&
+	    strcmp(pw, conf.redis_password) == 0;
+	if (conf.redis_password != NULL) {
+		OPENSSL_cleanse(conf.redis_password,
+		    strlen(conf.redis_password));
+		free(conf.redis_password);
+	}
+	conf.redis_password = pw;
+	return (same ? 0 : 1);
 }
 
 /* Check rules between options; returns 0 or -1 with *errp set. */
@@ -618,7 +794,7 @@ config_finish(char **errp)
 		    config_where_set("max_frame"), conf.max_frame, welcome);
 		return (-1);
 	}
-	return (0);
+	return (config_finish_redis(errp));
 }
 
 /* Return the host name made safe for node_id, or "peerd". */
@@ -693,6 +869,7 @@ config_load(const char *path, char **errp)
 		return (-1);
 	}
 	rc = config_load_buffer(path, buf, (size_t)n, errp);
+	OPENSSL_cleanse(buf, (size_t)n);
 	free(buf);
 	return (rc);
 }

@@ -110,6 +110,10 @@ struct config {
 	char		*listen;
 	char		*admin_listen;
 	char		*redis;
+	char		*redis_user;	/* Redis 6 ACL user, or NULL */
+	char		*redis_password; /* AUTH; read from redis_password_file
+					   when that is set (never logged) */
+	char		*redis_password_file;
 	char		*tls_cert;
 	char		*tls_key;
 	int		 log_level;	/* enum log_level */
@@ -156,6 +160,8 @@ enum config_type {
 	CONF_PATH,		/* one word, relative to the file naming it */
 	CONF_ADDR,		/* host:port */
 	CONF_LEVEL,		/* debug|info|warn|error */
+	CONF_SECRET,		/* as STRING, but never echoed in an error;
+				   wiped when freed */
 	CONF_TAG,		/* tag NAME DESCRIPTION... (repeatable) */
 	CONF_INCLUDE		/* include FILE */
 };
@@ -182,6 +188,7 @@ void		 config_clear(void);
 const struct config_option *config_table(size_t *);
 const struct conf_tag	*config_tag_find(const char *);
 int		 config_split_addr(const char *, char **, u_short *);
+int		 config_reload_secrets(char **);
 
 /* ---- tls.c ---- */
 
@@ -680,6 +687,7 @@ int		 revoke_add(const char *);
 #define REDIS_LISTENERS_MAX	8	/* redis_on_change callbacks */
 
 struct redisAsyncContext;
+struct redisReply;
 typedef void redis_cb(struct redisAsyncContext *, void *, void *);
 
 int		 redis_start(void);
@@ -692,6 +700,8 @@ int		 redis_command_formatted(redis_cb *, void *, const char *,
 		     size_t);
 void		 redis_on_change(void (*)(int));
 void		 redis_flush(void);
+int		 redis_auth(struct redisAsyncContext *, redis_cb *, void *);
+int		 redis_auth_ok(const struct redisReply *, char *, size_t);
 
 /* ---- admin.c ---- */
 

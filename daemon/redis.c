@@ -8,12 +8,25 @@
  * 0.14 has no connect timeout) and liveness PING (up; a PING unanswered by
  * the next tick means the link is dead).
  *
+ * The link counts as up only once its first command is answered: AUTH
+ * with a password configured (redis_password or redis_password_file),
+ * else PING, which a Redis that wants a password answers NOAUTH.  Until
+ * then redis_command drops commands as while Redis is away, and /healthz
+ * stays 503.  A refused AUTH, or NOAUTH, is logged as
+ * event=redis_auth_failed with what Redis said (never the password) and
+ * retried on the same back-off as a failed connect: the password may be
+ * fixed on the Redis side.  The connect deadline covers that first reply.
+ *
  * hiredis frees the context itself after the connect callback reports a
  * failure and after the disconnect callback: redis_ctx is dropped there.
- * On disconnect, hiredis calls every pending command callback with a NULL
+ * A context we free ourselves is dropped from redis_ctx first, so its
+ * callbacks, which hiredis still runs, know it is not the live one.  On
+ * disconnect, hiredis calls every pending command callback with a NULL
  * reply: callers must treat NULL as "dropped".
  */
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +37,22 @@
 
 #include "peerd.h"
 
+/* What the log last said of a failure, so a run of the same is quiet. */
+enum redis_report {
+	REDIS_R_NONE,
+	REDIS_R_DOWN,		/* event=redis_down */
+	REDIS_R_AUTH		/* event=redis_auth_failed */
+};
+
 static redisAsyncContext	*redis_ctx;
 static struct event		*redis_timer;
+static struct event		*redis_ev_hup;	/* re-reads the password */
 static char			*redis_host;
 static u_short			 redis_port;
 static int			 redis_up;
-static int			 redis_reported;	/* down state logged */
+static int			 redis_greeting; /* first command (AUTH or
+						   PING) not answered yet */
+static enum redis_report	 redis_reported;
 static int			 redis_ping_pending;
 static int			 redis_stopping;
 static u_int			 redis_backoff = REDIS_BACKOFF_MIN; /* s */
@@ -82,6 +105,16 @@ redis_timer_set(u_int secs)
 	evtimer_add(redis_timer, &tv);
 }
 
+/* Schedule the next attempt after a failure; double the back-off. */
+static void
+redis_retry_later(void)
+{
+	redis_timer_set(redis_backoff);
+	redis_backoff *= 2;
+	if (redis_backoff > REDIS_BACKOFF_MAX)
+		redis_backoff = REDIS_BACKOFF_MAX;
+}
+
 /* Record a failed attempt or a lost link and schedule the next attempt. */
 static void
 redis_down(const char *why)
@@ -89,23 +122,146 @@ redis_down(const char *why)
 	int	was_up = redis_up;
 
 	redis_up = 0;
+	redis_greeting = 0;
 	redis_ping_pending = 0;
 	if (redis_stopping)
 		return;
-	if (was_up || !redis_reported) {
+	if (was_up || redis_reported != REDIS_R_DOWN) {
 		log_warnx("event=redis_down addr=%s reason=\"%s\" "
 		    "retry_in=%us", conf.redis, why, redis_backoff);
-		redis_reported = 1;
+		redis_reported = REDIS_R_DOWN;
 		if (was_up)
 			redis_tell(0);
 	} else {
 		log_debug("event=redis_retry_failed addr=%s reason=\"%s\" "
 		    "retry_in=%us", conf.redis, why, redis_backoff);
 	}
-	redis_timer_set(redis_backoff);
-	redis_backoff *= 2;
-	if (redis_backoff > REDIS_BACKOFF_MAX)
-		redis_backoff = REDIS_BACKOFF_MAX;
+	redis_retry_later();
+}
+
+/*
+ * Record that Redis refused us (why: what it said): our AUTH, or NOAUTH
+ * when we have no password.  Schedule the next attempt.  An error, not a
+ * warning: it lasts until someone fixes the password on one side or the
+ * other.
+ */
+static void
+redis_auth_failed(const char *why)
+{
+	redis_greeting = 0;
+	if (redis_stopping)
+		return;
+	if (redis_reported != REDIS_R_AUTH) {
+		log_error("event=redis_auth_failed addr=%s user=%s "
+		    "reason=\"%s\" retry_in=%us", conf.redis,
+		    conf.redis_user != NULL ? conf.redis_user : "default", why,
+		    redis_backoff);
+		redis_reported = REDIS_R_AUTH;
+	} else {
+		log_debug("event=redis_retry_failed addr=%s reason=\"AUTH "
+		    "refused: %s\" retry_in=%us", conf.redis, why,
+		    redis_backoff);
+	}
+	redis_retry_later();
+}
+
+/* The link is usable (connected, and authenticated if we must). */
+static void
+redis_went_up(void)
+{
+	redis_up = 1;
+	redis_reported = REDIS_R_NONE;
+	redis_backoff = REDIS_BACKOFF_MIN;
+	log_info("event=redis_up addr=%s auth=%s", conf.redis,
+	    conf.redis_password != NULL ? "yes" : "no");
+	evtimer_del(redis_timer);
+	redis_timer_set(REDIS_PING_EVERY);
+	redis_tell(1);
+}
+
+/*
+ * Return 1 if r, the reply to AUTH, is +OK; else 0 with why set to what
+ * Redis said, escaped (Redis never repeats the password in an error).
+ */
+int
+redis_auth_ok(const struct redisReply *r, char *why, size_t len)
+{
+	if (r->type == REDIS_REPLY_STATUS && r->str != NULL && r->len == 2 &&
+	    memcmp(r->str, "OK", 2) == 0)
+		return (1);
+	if (r->type == REDIS_REPLY_ERROR && r->str != NULL)
+		log_escape(why, len, r->str, r->len);
+	else
+		snprintf(why, len, "unexpected reply type %d", r->type);
+	return (0);
+}
+
+/*
+ * Queue AUTH [user] password as the first command of the new connection
+ * ac: hiredis sends it once connected, ahead of anything queued after it.
+ * cb gets the reply.  The password goes as an argument, never through a
+ * format string.  Returns 1 if queued, 0 if no password is configured, -1
+ * if hiredis refused the command.
+ */
+int
+redis_auth(struct redisAsyncContext *ac, redis_cb *cb, void *arg)
+{
+	const char	*argv[3];
+	size_t		 argvlen[3];
+	int		 argc = 0;
+
+	if (conf.redis_password == NULL)
+		return (0);
+	argv[argc] = "AUTH";
+	argvlen[argc++] = 4;
+	if (conf.redis_user != NULL) {
+		argv[argc] = conf.redis_user;
+		argvlen[argc++] = strlen(conf.redis_user);
+	}
+	argv[argc] = conf.redis_password;
+	argvlen[argc++] = strlen(conf.redis_password);
+	if (redisAsyncCommandArgv(ac, cb, arg, argc, argv, argvlen) !=
+	    REDIS_OK)
+		return (-1);
+	return (1);
+}
+
+/*
+ * The answer to the link's first command (AUTH, or PING without a
+ * password): up, or refused (close and retry later).
+ */
+static void
+redis_greeted(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply	*r = reply;
+	char			 why[LOG_ESCAPE_MAX * 4 + 32];
+	char			 esc[LOG_ESCAPE_MAX * 4 + 1];
+	int			 auth;
+
+	(void)arg;
+	if (ac != redis_ctx || !redis_greeting || r == NULL)
+		return;		/* not the live link, or it was lost */
+	if (conf.redis_password != NULL ?
+	    redis_auth_ok(r, why, sizeof why) : r->type == REDIS_REPLY_STATUS) {
+		redis_greeting = 0;
+		redis_went_up();
+		return;
+	}
+	auth = conf.redis_password != NULL;
+	if (!auth && r->type == REDIS_REPLY_ERROR && r->str != NULL) {
+		log_escape(esc, sizeof esc, r->str, r->len);
+		auth = strncmp(r->str, "NOAUTH", 6) == 0;
+		snprintf(why, sizeof why, "%s%s", esc, auth ?
+		    " (redis_password is not set)" : "");
+	} else if (!auth)
+		snprintf(why, sizeof why, "unexpected reply type %d to PING",
+		    r->type);
+	redis_ctx = NULL;
+	redisAsyncFree(ac);	/* freed once this callback returns */
+	if (auth)
+		redis_auth_failed(why);
+	else
+		redis_down(why);	/* e.g. LOADING: try again later */
 }
 
 /* hiredis: the connect finished or failed. */
@@ -117,19 +273,17 @@ redis_connected(const redisAsyncContext *ac, int status)
 		redis_down(ac->errstr[0] != '\0' ? ac->errstr : "connect failed");
 		return;
 	}
-	redis_up = 1;
-	redis_reported = 0;
-	redis_backoff = REDIS_BACKOFF_MIN;
-	log_info("event=redis_up addr=%s", conf.redis);
-	evtimer_del(redis_timer);
-	redis_timer_set(REDIS_PING_EVERY);
-	redis_tell(1);
+	/* Up once the first command is answered (redis_greeted). */
+	log_debug("event=redis_connected addr=%s auth=%s", conf.redis,
+	    conf.redis_password != NULL ? "pending" : "none");
 }
 
 /* hiredis: the link is gone (context freed by hiredis after this). */
 static void
 redis_disconnected(const redisAsyncContext *ac, int status)
 {
+	if (ac != redis_ctx)
+		return;		/* one we freed ourselves, already handled */
 	redis_ctx = NULL;
 	if (status == REDIS_OK && !redis_ping_pending)
 		redis_down("disconnected");
@@ -144,6 +298,7 @@ static void
 redis_connect(void)
 {
 	redisAsyncContext	*ac;
+	int			 rc;
 
 	ac = redisAsyncConnect(redis_host, redis_port);
 	if (ac == NULL) {
@@ -163,6 +318,17 @@ redis_connect(void)
 	redisAsyncSetConnectCallback(ac, redis_connected);
 	redisAsyncSetDisconnectCallback(ac, redis_disconnected);
 	redis_ctx = ac;
+	/* AUTH, or PING to learn whether Redis wants a password. */
+	if ((rc = redis_auth(ac, redis_greeted, NULL)) == 0)
+		rc = redisAsyncCommand(ac, redis_greeted, NULL, "PING") ==
+		    REDIS_OK ? 1 : -1;
+	if (rc == -1) {
+		redis_ctx = NULL;
+		redisAsyncFree(ac);
+		redis_down("cannot queue the first command");
+		return;
+	}
+	redis_greeting = 1;
 	redis_timer_set(REDIS_CONNECT_TIMEOUT);
 }
 
@@ -181,6 +347,7 @@ static void
 redis_tick(evutil_socket_t fd, short events, void *arg)
 {
 	redisAsyncContext	*ac;
+	const char		*why;
 
 	(void)fd;
 	(void)events;
@@ -190,10 +357,13 @@ redis_tick(evutil_socket_t fd, short events, void *arg)
 		return;
 	}
 	if (!redis_up) {
+		/* Connecting, or connected and AUTH or PING unanswered. */
 		ac = redis_ctx;
 		redis_ctx = NULL;
-		redisAsyncFree(ac);	/* not connected: no callbacks run */
-		redis_down("connect timed out");
+		why = (ac->c.flags & REDIS_CONNECTED) ?
+		    "no reply to the first command" : "connect timed out";
+		redisAsyncFree(ac);
+		redis_down(why);
 		return;
 	}
 	if (redis_ping_pending) {
@@ -207,6 +377,40 @@ redis_tick(evutil_socket_t fd, short events, void *arg)
 	redis_timer_set(REDIS_PING_EVERY);
 }
 
+/*
+ * SIGHUP: read redis_password_file again (server.c reloads the certificate
+ * on the same signal).  Links already authenticated stay; the new password
+ * is sent on the next connect, at once if the old one was being refused.
+ */
+static void
+redis_hup(evutil_socket_t sig, short events, void *arg)
+{
+	char	*why;
+
+	(void)sig;
+	(void)events;
+	(void)arg;
+	switch (config_reload_secrets(&why)) {
+	case -1:
+		log_warnx("event=redis_password_reload_failed reason=\"%s\" "
+		    "action=keeping_old_password", why);
+		free(why);
+		return;
+	case 0:
+		log_debug("event=redis_password_unchanged file=%s",
+		    conf.redis_password_file);
+		return;
+	default:
+		break;
+	}
+	log_info("event=redis_password_reloaded file=%s",
+	    conf.redis_password_file);
+	if (!redis_up && redis_ctx == NULL && !redis_stopping) {
+		redis_backoff = REDIS_BACKOFF_MIN;
+		redis_timer_set(0);
+	}
+}
+
 /* Start connecting to conf.redis; never fails for an unreachable Redis. */
 int
 redis_start(void)
@@ -218,6 +422,10 @@ redis_start(void)
 	}
 	redis_stopping = 0;
 	redis_timer = evtimer_new(server_base, redis_tick, NULL);
+	if (conf.redis_password_file != NULL &&
+	    ((redis_ev_hup = evsignal_new(server_base, SIGHUP, redis_hup,
+	    NULL)) == NULL || evsignal_add(redis_ev_hup, NULL) != 0))
+		fatalx("event=start_failed reason=redis_signal");
 	redis_connect();
 	return (0);
 }
@@ -233,11 +441,17 @@ redis_stop(void)
 		event_free(redis_timer);
 		redis_timer = NULL;
 	}
+	if (redis_ev_hup != NULL) {
+		event_free(redis_ev_hup);
+		redis_ev_hup = NULL;
+	}
 	if ((ac = redis_ctx) != NULL) {
 		redis_ctx = NULL;
 		redisAsyncFree(ac);
 	}
 	redis_up = 0;
+	redis_greeting = 0;
+	redis_reported = REDIS_R_NONE;
 	redis_nnotify = 0;
 	free(redis_host);
 	redis_host = NULL;

@@ -27,6 +27,11 @@
  * is 0 and auth.c defers supporters (TRY_LATER) rather than admit one
  * whose credential may be revoked.  Once known it stays known: a later
  * outage keeps the last copy, which is what a running peerd had anyway.
+ *
+ * The subscriber connection authenticates as the main one does (AUTH
+ * first, from redis.c), and SUBSCRIBEs only once AUTH is answered +OK: a
+ * SUBSCRIBE refused with NOAUTH would leave hiredis's subscriber state
+ * half set.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -77,10 +82,14 @@ static u_int			 revoke_ticks;
 static time_t			 revoke_refresh_sent;	/* monotonic s */
 static redisAsyncContext	*revoke_sub;		/* the subscriber */
 static int			 revoke_sub_up;
+static int			 revoke_sub_authing;	/* AUTH unanswered */
+static int			 revoke_sub_auth_logged;
 static time_t			 revoke_sub_since;	/* connect started */
 static int			 revoke_running;
 static int			 revoke_known_now;	/* one SMEMBERS applied
 							   since revoke_start */
+
+static void	revoke_sub_close(void);
 
 /* Pick the hash seed once, before the first id is stored. */
 static void
@@ -388,20 +397,63 @@ revoke_sub_connected(const redisAsyncContext *ac, int status)
 		    ac->errstr);
 		revoke_sub = NULL;	/* hiredis frees it */
 		revoke_sub_up = 0;
+		revoke_sub_authing = 0;
 		return;
 	}
-	revoke_sub_up = 1;
+	if (!revoke_sub_authing)
+		revoke_sub_up = 1;
+}
+
+/* Send SUBSCRIBE on the subscriber; 0, or -1 if hiredis refused it. */
+static int
+revoke_sub_subscribe(redisAsyncContext *ac)
+{
+	if (redisAsyncCommand(ac, revoke_sub_msg, NULL, "SUBSCRIBE %s",
+	    CRED_REDIS_REVOCATIONS) != REDIS_OK)
+		return (-1);
+	return (0);
+}
+
+/* The answer to the subscriber's AUTH: SUBSCRIBE, or drop the link. */
+static void
+revoke_sub_auth_done(redisAsyncContext *ac, void *reply, void *arg)
+{
+	char	why[LOG_ESCAPE_MAX * 4 + 1];
+
+	(void)arg;
+	if (ac != revoke_sub || !revoke_sub_authing || reply == NULL ||
+	    !revoke_running)
+		return;
+	revoke_sub_authing = 0;
+	if (!redis_auth_ok(reply, why, sizeof why)) {
+		/* The main link passed AUTH, so this is rare: say it once. */
+		if (!revoke_sub_auth_logged)
+			log_error("event=redis_auth_failed addr=%s user=%s "
+			    "link=revocations reason=\"%s\"", conf.redis,
+			    conf.redis_user != NULL ? conf.redis_user :
+			    "default", why);
+		revoke_sub_auth_logged = 1;
+		revoke_sub_close();	/* freed once this callback returns */
+		return;
+	}
+	revoke_sub_auth_logged = 0;
+	if (revoke_sub_subscribe(ac) == 0)
+		revoke_sub_up = 1;
+	else
+		revoke_sub_close();	/* the timer opens another */
 }
 
 /* hiredis: the subscriber's link is gone (freed by hiredis after this). */
 static void
 revoke_sub_disconnected(const redisAsyncContext *ac, int status)
 {
-	(void)ac;
+	if (ac != revoke_sub)
+		return;		/* one we freed ourselves */
 	if (revoke_running && status != REDIS_OK)
 		log_debug("event=revoke_subscriber_lost");
 	revoke_sub = NULL;
 	revoke_sub_up = 0;
+	revoke_sub_authing = 0;
 }
 
 /* Drop the subscriber connection (it reconnects from the timer). */
@@ -413,6 +465,7 @@ revoke_sub_close(void)
 	if ((ac = revoke_sub) != NULL) {
 		revoke_sub = NULL;
 		revoke_sub_up = 0;
+		revoke_sub_authing = 0;
 		redisAsyncFree(ac);
 	}
 }
@@ -437,14 +490,22 @@ revoke_sub_open(void)
 	}
 	redisAsyncSetConnectCallback(ac, revoke_sub_connected);
 	redisAsyncSetDisconnectCallback(ac, revoke_sub_disconnected);
-	if (redisAsyncCommand(ac, revoke_sub_msg, NULL, "SUBSCRIBE %s",
-	    CRED_REDIS_REVOCATIONS) != REDIS_OK) {
-		redisAsyncFree(ac);
-		return;
-	}
 	revoke_sub = ac;
 	revoke_sub_up = 0;
+	revoke_sub_authing = 0;
 	revoke_sub_since = util_now();
+	switch (redis_auth(ac, revoke_sub_auth_done, NULL)) {
+	case 1:
+		revoke_sub_authing = 1;	/* SUBSCRIBE once it is answered */
+		return;
+	case 0:
+		if (revoke_sub_subscribe(ac) == 0)
+			return;
+		break;
+	default:
+		break;
+	}
+	revoke_sub_close();
 }
 
 /* The answer to SCARD peerd:revoked: read the set if its size changed. */

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "harness.h"
 
@@ -56,6 +57,7 @@
  */
 static const char *harness_redis_settled[] = {
 	"event=revocations_known",
+	"event=redis_auth_failed",
 	"event=redis_down",
 };
 
@@ -536,11 +538,16 @@ harness_redis_start(struct harness *h)
 		    (char *)"--bind", (char *)"127.0.0.1",
 		    (char *)"--save", (char *)"",
 		    (char *)"--appendonly", (char *)"no",
-		    (char *)"--dir", h->dir, NULL };
+		    (char *)"--dir", h->dir, NULL, NULL, NULL };
 	int	 try, status;
 
 	if (h->redis_pid != -1)
 		return (-1);
+	if (h->redis_password[0] != '\0') {
+		/* The last two slots; redis-server reads them like a file's. */
+		argv[11] = (char *)"--requirepass";
+		argv[12] = h->redis_password;
+	}
 	for (try = 0; try < HARNESS_START_TRIES; try++) {
 		if (try > 0 || harness_port_listening(h->redis_port)) {
 			/* peerd knows the port already: keep it then. */
@@ -566,6 +573,38 @@ int
 harness_redis_stop(struct harness *h)
 {
 	return (harness_kill(&h->redis_pid, NULL));
+}
+
+struct redisContext *
+harness_redis_connect(struct harness *h)
+{
+	struct timeval	 tv = { HARNESS_IO_MS / 1000, 0 };
+	redisContext	*rc;
+	redisReply	*r;
+
+	rc = redisConnectWithTimeout("127.0.0.1", h->redis_port, tv);
+	if (rc == NULL || rc->err) {
+		fprintf(stderr, "harness: connect to Redis 127.0.0.1:%d: %s\n",
+		    h->redis_port, rc != NULL ? rc->errstr : "no memory");
+		if (rc != NULL)
+			redisFree(rc);
+		return (NULL);
+	}
+	redisSetTimeout(rc, tv);
+	if (h->redis_password[0] == '\0')
+		return (rc);
+	r = redisCommand(rc, "AUTH %s", h->redis_password);
+	if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+		fprintf(stderr, "harness: Redis AUTH: %s\n", r == NULL ?
+		    rc->errstr : r->type == REDIS_REPLY_ERROR ? r->str :
+		    "unexpected reply");
+		if (r != NULL)
+			freeReplyObject(r);
+		redisFree(rc);
+		return (NULL);
+	}
+	freeReplyObject(r);
+	return (rc);
 }
 
 /* Return how many of harness_redis_settled's events peerd's log has. */

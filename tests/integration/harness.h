@@ -91,6 +91,9 @@ struct harness {
 						   clean ("" while all were) */
 	int		 peerd_asked;		/* a test sent it SIGTERM or
 						   SIGINT: it is stopping */
+	char		 redis_password[128];	/* Redis's requirepass from
+						   the next harness_redis_start
+						   ("" by default: none) */
 };
 
 /*
@@ -125,11 +128,21 @@ void		 harness_free(struct harness *h);
 int		 harness_check(struct harness *h);
 
 /*
- * Start redis-server on h->redis_port and wait until it listens.  Before
- * peerd has started, a taken port is replaced by a fresh one.  Returns 0,
- * or -1 (already running, exec failed, or not listening in time).
+ * Start redis-server on h->redis_port and wait until it listens; with
+ * h->redis_password set, it starts with --requirepass that password.
+ * Before peerd has started, a taken port is replaced by a fresh one.
+ * Returns 0, or -1 (already running, exec failed, or not listening in
+ * time).
  */
 int		 harness_redis_start(struct harness *h);
+
+/*
+ * Connect to h's Redis (hiredis, synchronous, HARNESS_IO_MS for the
+ * connect and each reply) and AUTH with h->redis_password if it is set.
+ * Returns the context (redisFree() it), or NULL after printing why.
+ */
+struct redisContext;
+struct redisContext *harness_redis_connect(struct harness *h);
 
 /* Stop Redis (SIGTERM, SIGKILL after HARNESS_STOP_MS).  Returns 0 or -1. */
 int		 harness_redis_stop(struct harness *h);
@@ -140,9 +153,9 @@ int		 harness_redis_stop(struct harness *h);
  * -c h->conf with stdout and stderr appended to h->log, and wait until the
  * TLS port listens.  With Redis running, wait also (HARNESS_START_MS at
  * most) until peerd has read the revocation list or logged why it cannot
- * (redis_down): until it has, peerd tells supporters TRY_LATER.  A start
- * that fails while the ports were taken retries on fresh ports.  Returns
- * 0, or -1 after printing the log's tail.
+ * (redis_down, redis_auth_failed): until it has, peerd tells supporters
+ * TRY_LATER.  A start that fails while the ports were taken retries on
+ * fresh ports.  Returns 0, or -1 after printing the log's tail.
  */
 int		 harness_peerd_start(struct harness *h, const char *extra);
 

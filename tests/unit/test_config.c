@@ -1,7 +1,8 @@
 /*
  * test_config.c -- the peerd config parser (daemon/config.c): defaults,
  * every option, range and syntax errors with their file:line, tags,
- * includes, relative paths, and the shipped example files.
+ * includes, relative paths, the Redis password (never echoed, read from a
+ * file and re-read), and the shipped example files.
  */
 #include <sys/stat.h>
 
@@ -103,6 +104,9 @@ test_defaults(void **state)
 	assert_string_equal(conf.tls_cert, "/etc/peerd/server.pem");
 	assert_string_equal(conf.tls_key, "/etc/peerd/server.key");
 	assert_string_equal(conf.redis, "127.0.0.1:6379");
+	assert_null(conf.redis_user);
+	assert_null(conf.redis_password);
+	assert_null(conf.redis_password_file);
 	assert_int_equal(conf.log_level, LOG_LVL_INFO);
 	assert_int_equal(conf.max_frame, 65536);
 	assert_int_equal(conf.max_frame_hello, 8192);
@@ -145,6 +149,8 @@ test_every_option(void **state)
 	    "tls_cert certs/server.pem\n"
 	    "tls_key /abs/server.key\n"
 	    "redis redis.example.org:6380\n"
+	    "redis_user peerd-node\n"
+	    "redis_password pa$$-w0rd#not-a-comment\n"
 	    "log_level debug\n"
 	    "   max_frame 131072   \n"
 	    "max_frame_hello 16384\n"
@@ -177,6 +183,9 @@ test_every_option(void **state)
 	assert_string_equal(conf.tls_cert, want);
 	assert_string_equal(conf.tls_key, "/abs/server.key");
 	assert_string_equal(conf.redis, "redis.example.org:6380");
+	assert_string_equal(conf.redis_user, "peerd-node");
+	assert_string_equal(conf.redis_password, "pa$$-w0rd#not-a-comment");
+	assert_null(conf.redis_password_file);
 	assert_int_equal(conf.log_level, LOG_LVL_DEBUG);
 	assert_int_equal(conf.max_frame, 131072);
 	assert_int_equal(conf.max_frame_hello, 16384);
@@ -402,6 +411,122 @@ test_include(void **state)
 	assert_int_equal(conf.ntags, 1);
 }
 
+/* Load text expecting an error with want in it and without secret. */
+static void
+load_fails_quietly(const char *text, const char *want, const char *secret)
+{
+	char	*err = NULL;
+
+	assert_int_equal(load(text, &err), -1);
+	assert_non_null(err);
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	if (strstr(err, secret) != NULL)
+		fail_msg("error \"%s\" repeats the secret", err);
+	free(err);
+}
+
+/*
+ * redis_password: one word of 1..1024 bytes, never repeated in an error;
+ * redis_user needs a password; the two ways of giving one exclude each
+ * other.
+ */
+static void
+test_redis_password(void **state)
+{
+	char	 text[2048];
+
+	(void)state;
+	load_ok("redis_password hunter2\n");
+	assert_string_equal(conf.redis_password, "hunter2");
+	assert_null(conf.redis_user);
+	load_ok("redis_password first\nredis_password second\n");
+	assert_string_equal(conf.redis_password, "second");
+
+	load_fails_quietly("redis_password hunter2 and more\n",
+	    "peerd.conf:1: redis_password: takes one value", "hunter2");
+	memset(text, 0, sizeof text);
+	memcpy(text, "redis_password ", 15);
+	memset(text + 15, 'k', 1025);
+	text[15 + 1025] = '\n';
+	load_fails_quietly(text, "peerd.conf:1: redis_password: length 1025 "
+	    "is out of range (1..1024)", "kkkkkkkk");
+	text[15 + 1024] = '\n';
+	text[15 + 1025] = '\0';
+	load_ok(text);
+	assert_int_equal(strlen(conf.redis_password), 1024);
+
+	load_fails("\nredis_user peerd\n", "peerd.conf:2: redis_user needs "
+	    "redis_password or redis_password_file");
+	load_fails("redis_user a\x01b\nredis_password x\n",
+	    "may only contain printable ASCII");
+	load_ok("redis_user peerd\nredis_password hunter2\n");
+	assert_string_equal(conf.redis_user, "peerd");
+	load_fails_quietly("redis_password hunter2\n"
+	    "redis_password_file /nonexistent/pw\n",
+	    "peerd.conf:2: redis_password and redis_password_file are both "
+	    "set", "hunter2");
+}
+
+/*
+ * redis_password_file: relative to the config, 0600, one line (the
+ * newline is not part of it), read into conf.redis_password; errors name
+ * the file, never its contents; config_reload_secrets reads it again and
+ * keeps the old password when the file has gone bad.
+ */
+static void
+test_redis_password_file(void **state)
+{
+	char	 path[PATH_MAX + 64], *err = NULL;
+
+	(void)state;
+	write_file("pw", "s3cret-from-file\n");
+	snprintf(path, sizeof path, "%s/pw", tmpdir);
+	assert_int_equal(chmod(path, 0600), 0);
+	load_ok("redis_password_file pw\n");
+	assert_string_equal(conf.redis_password_file, path);
+	assert_string_equal(conf.redis_password, "s3cret-from-file");
+
+	write_file("pw", "crlf-secret\r\n");
+	load_ok("redis_password_file pw\n");
+	assert_string_equal(conf.redis_password, "crlf-secret");
+	write_file("pw", "no-newline");
+	load_ok("redis_user peerd\nredis_password_file pw\n");
+	assert_string_equal(conf.redis_password, "no-newline");
+
+	/* Unchanged, changed, then broken: the old one stays. */
+	assert_int_equal(config_reload_secrets(&err), 0);
+	assert_null(err);
+	write_file("pw", "rotated\n");
+	assert_int_equal(config_reload_secrets(&err), 1);
+	assert_string_equal(conf.redis_password, "rotated");
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(config_reload_secrets(&err), -1);
+	assert_non_null(strstr(err, "mode 0640 lets group or others at it"));
+	assert_null(strstr(err, "rotated"));
+	free(err);
+	err = NULL;
+	assert_string_equal(conf.redis_password, "rotated");
+
+	load_fails_quietly("\nredis_password_file pw\n", "peerd.conf:2: "
+	    "redis_password_file ", "rotated");
+	load_fails("redis_password_file pw\n", "(chmod 600)");
+	assert_int_equal(chmod(path, 0600), 0);
+	write_file("pw", "\n");
+	load_fails("redis_password_file pw\n", "must hold a password of 1 to "
+	    "1024 bytes");
+	write_file("pw", "two\nlines\n");
+	load_fails_quietly("redis_password_file pw\n", "must hold one line",
+	    "lines");
+	load_fails("redis_password_file missing\n", "No such file");
+	load_fails("redis_password_file .\n", "not a regular file");
+
+	/* Without a file, a reload changes nothing. */
+	load_ok("redis_password inline\n");
+	assert_int_equal(config_reload_secrets(&err), 0);
+	assert_string_equal(conf.redis_password, "inline");
+}
+
 /* Return the path of a file in the source tree. */
 static const char *
 src_path(const char *rel)
@@ -493,6 +618,8 @@ main(void)
 		cmocka_unit_test(test_cross_checks),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_redis_password),
+		cmocka_unit_test(test_redis_password_file),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_log_escape),
 	};
