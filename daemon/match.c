@@ -47,6 +47,8 @@
 #define MATCH_ETA_STEP		10	/* seconds */
 #define MATCH_TICK_WORK		4000000	/* queue entries a tick may walk to
 					   compute positions (a few ms) */
+#define MATCH_LANGS_BY_REQUESTS	16	/* languages requests may add to the
+					   table (of MATCHER_LANGS_MAX) */
 #define MATCH_AWAY_MAX		65536	/* places kept for dropped
 					   requesters (oldest dropped first) */
 
@@ -115,6 +117,8 @@ static struct event		*match_tick_ev;
 
 static char			 match_langs[MATCHER_LANGS_MAX][4];
 static u_int			 match_nlangs;
+static u_int			 match_nlangs_req; /* of them, added by
+						     requests */
 
 static struct map		 match_prev;	/* key -> struct previous */
 static struct previous_list	 match_prev_lru =
@@ -164,12 +168,9 @@ match_tag_names(const struct matcher_tags *set, char **names, size_t max)
 	return (n);
 }
 
-/*
- * Return the matcher index of a language code, adding it to the table on
- * first use; -1 once all MATCHER_LANGS_MAX indices are taken.
- */
-int
-match_lang_index(const char *code)
+/* Return the matcher index of a language code in the table, or -1. */
+static int
+match_lang_find(const char *code)
 {
 	u_int	i;
 
@@ -177,6 +178,43 @@ match_lang_index(const char *code)
 		if (strcmp(match_langs[i], code) == 0)
 			return ((int)i);
 	}
+	return (-1);
+}
+
+/*
+ * Return the matcher index of a language a requester asked for, adding
+ * it to the table only while requests have added fewer than
+ * MATCH_LANGS_BY_REQUESTS: the table lives until restart, and anyone may
+ * ask for made-up codes; the rest of it stays for the organisation's own
+ * languages (the default, credentials), so those always match.  -1 when
+ * it is not in the table and cannot be added: the request then matches
+ * on its other languages.
+ */
+static int
+match_lang_request(const char *code)
+{
+	int	l;
+
+	if ((l = match_lang_find(code)) >= 0)
+		return (l);
+	if (match_nlangs_req >= MATCH_LANGS_BY_REQUESTS)
+		return (-1);
+	if ((l = match_lang_index(code)) >= 0)
+		match_nlangs_req++;
+	return (l);
+}
+
+/*
+ * Return the matcher index of a language code, adding it to the table on
+ * first use; -1 once all MATCHER_LANGS_MAX indices are taken.
+ */
+int
+match_lang_index(const char *code)
+{
+	int	l;
+
+	if ((l = match_lang_find(code)) >= 0)
+		return (l);
 	if (match_nlangs == MATCHER_LANGS_MAX || strlen(code) > 3)
 		return (-1);
 	snprintf(match_langs[match_nlangs], sizeof match_langs[0], "%s", code);
@@ -296,13 +334,13 @@ match_away_take(struct conn *c, uint64_t key, uint64_t now)
 	return (enq);
 }
 
-/* Remove a request from the queue and free it, with any offer out. */
+/*
+ * Take a request out of our indexes and its connection and free it (the
+ * one place a request is freed; the matcher's copy is the caller's).
+ */
 static void
-match_request_free(struct request *r)
+match_request_unlink(struct request *r)
 {
-	if (r->offer != NULL)
-		match_offer_free(r->offer);
-	(void)matcher_request_cancel(match_matcher, r->id);
 	map_remove(&match_byid, r->id);
 	if (r->key != 0 && map_get(&match_bykey, r->key) == r)
 		map_remove(&match_bykey, r->key);
@@ -311,6 +349,16 @@ match_request_free(struct request *r)
 	if (r->c != NULL)
 		r->c->request = NULL;
 	free(r);
+}
+
+/* Remove a request from the queue and free it, with any offer out. */
+static void
+match_request_free(struct request *r)
+{
+	if (r->offer != NULL)
+		match_offer_free(r->offer);
+	(void)matcher_request_cancel(match_matcher, r->id);
+	match_request_unlink(r);
 }
 
 /* Free everything (after the loop has ended). */
@@ -336,6 +384,7 @@ match_stop(void)
 	match_tick_ev = NULL;
 	matcher_free(match_matcher);
 	match_matcher = NULL;
+	match_nlangs = match_nlangs_req = 0;
 }
 
 /* Return how many requests are queued (offered ones included). */
@@ -780,7 +829,7 @@ match_request_peer(struct conn *c, const Envelope *env)
 	struct matcher_request		 mr;
 	struct request			*r;
 	struct previous			*p;
-	uint64_t			 now = util_now_ms(), key;
+	uint64_t			 now = util_now_ms(), key, enq;
 	size_t				 i;
 	int				 bad, l, rc;
 
@@ -807,12 +856,13 @@ match_request_peer(struct conn *c, const Envelope *env)
 			mr.langs |= 1ULL << l;
 	}
 	for (i = 0; i < rp->n_languages; i++) {
-		if ((l = match_lang_index(rp->languages[i])) >= 0)
+		if ((l = match_lang_request(rp->languages[i])) >= 0)
 			mr.langs |= 1ULL << l;
 	}
 	if (mr.langs == 0) {
 		conn_error(c, env->id, ERR(BAD_MESSAGE), 0,
-		    "no language this server can match");
+		    "no supporter here speaks %s", rp->n_languages == 1 ?
+		    "that language" : "any of those languages");
 		return;
 	}
 	if (match_nrequests >= conf.max_queue) {
@@ -847,11 +897,11 @@ match_request_peer(struct conn *c, const Envelope *env)
 	 * place in the queue.
 	 */
 	r->key = auth_requester_key(c);
-	if (c->requeue_ms != 0 && c->requeue_ms <= now)
-		r->enq_ms = c->requeue_ms;
-	else if ((r->enq_ms = match_away_take(c, r->key, now)) == 0 ||
-	    r->enq_ms > now)
-		r->enq_ms = match_stamp(now);
+	enq = match_away_take(c, r->key, now);
+	if (c->requeue_ms != 0 && c->requeue_ms <= now &&
+	    (enq == 0 || c->requeue_ms < enq))
+		enq = c->requeue_ms;
+	r->enq_ms = enq != 0 && enq <= now ? enq : match_stamp(now);
 	c->requeue_ms = 0;
 
 	mr.id = r->id;
@@ -959,11 +1009,7 @@ match_accept_offer(struct conn *c, const Envelope *env)
 	enq = r->enq_ms;
 	match_offer_free(o);
 	/* The matcher has dropped the request; drop ours without cancel. */
-	map_remove(&match_byid, r->id);
-	TAILQ_REMOVE(&match_requests, r, entry);
-	match_nrequests--;
-	rc->request = NULL;
-	free(r);
+	match_request_unlink(r);
 
 	conn_ok(c, env->id);
 	stats_wait(now > enq ? now - enq : 0);

@@ -180,6 +180,10 @@ supporter_from_cred(const struct cred_info *ci, struct matcher_tags *tags,
 		if ((l = match_lang_index(ci->languages[i])) >= 0)
 			*langs |= 1ULL << l;
 	}
+	if (*langs == 0 && ci->nlanguages > 0)
+		log_warnx("event=languages_full max=%d reason=\"none of a "
+		    "credential's languages fits the table: the default is "
+		    "used\"", MATCHER_LANGS_MAX);
 	if (*langs == 0 && (l = match_lang_index(conf.default_language)) >= 0)
 		*langs |= 1ULL << l;
 }

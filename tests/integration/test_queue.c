@@ -1028,6 +1028,84 @@ test_queue_same_key_replaces(void **state)
 	tclient_free(s);
 }
 
+/*
+ * Requests may add only a few languages to the table (it lives until
+ * restart): an anonymous requester asking for 64 made-up codes does not
+ * fill it, and a French supporter who comes afterwards is still matched
+ * with a requester asking for French.
+ */
+static void
+test_queue_languages_not_from_requests(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cfr;
+	struct tclient	*troll, *sfr, *r;
+	Envelope	*env;
+	char		 langs[8 * 4];
+	int		 k, j;
+
+	assert_non_null(troll = people_requester(w, NULL));
+	for (k = 0; k < 8; k++) {
+		langs[0] = '\0';
+		for (j = 0; j < 8; j++)
+			snprintf(langs + strlen(langs), sizeof langs -
+			    strlen(langs), "%sq%c%c", j ? "," : "", 'a' + k,
+			    'a' + j);
+		env = people_request(troll, NULL, NULL, langs, 0);
+		assert_non_null(env);
+		if (env->body_case == BODY_(QUEUE_UPDATE))
+			assert_int_equal(people_cancel(troll), 0);
+		else
+			assert_int_equal(env->error->code, ERR_(BAD_MESSAGE));
+		frame_free(env);
+	}
+
+	assert_int_equal(world_cred_full(w, &cfr, "sup-fr2", "Aline", NULL,
+	    "fr", 1, 0), 0);
+	assert_non_null(sfr = people_supporter_available(w, &cfr));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_non_null(env = people_request(r, NULL, NULL, "fr", 0));
+	assert_int_equal(env->body_case, BODY_(QUEUE_UPDATE));
+	frame_free(env);
+	assert_non_null(env = people_wait(sfr, "sup-fr", BODY_(OFFER),
+	    PEOPLE_PUSH_MS));
+	frame_free(env);
+	tclient_free(troll);
+	tclient_free(r);
+	tclient_free(sfr);
+}
+
+/*
+ * The same requester_key served once, then asking again (the next visit,
+ * on a new connection and on the same one): queued normally.  (The served
+ * request once stayed in the key index after it was freed: peerd read
+ * and freed it again here and crashed.)
+ */
+static void
+test_queue_next_visit_same_key(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 c1;
+	struct pconv	 cv;
+	struct tclient	*s, *r1, *r2;
+	uint8_t		 key[32];
+
+	memset(key, 0x77, sizeof key);
+	assert_int_equal(world_cred(w, &c1, "sup-visits", NULL, 2, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &c1));
+	assert_non_null(r1 = people_requester(w, key));
+	assert_int_equal(people_match(r1, s, NULL, NULL, &cv), 0);
+	assert_int_equal(people_end(r1, cv.id), 0);
+	assert_non_null(r2 = people_requester(w, key));
+	assert_int_equal(ask(r2, PEOPLE_TAG_WARD, NULL), 1);
+	assert_int_equal(people_cancel(r2), 0);
+	assert_int_equal(ask(r1, PEOPLE_TAG_WARD, NULL), 1);
+	assert_int_equal(harness_peerd_alive(w->h), 1);
+	tclient_free(r1);
+	tclient_free(r2);
+	tclient_free(s);
+}
+
 /* A kept place lasts the grace window (2 s here), no longer. */
 static void
 test_queue_place_expires(void **state)
@@ -1086,6 +1164,11 @@ main(void)
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_place_expires,
 		    setup_short_grace, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_queue_next_visit_same_key, setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_queue_languages_not_from_requests, setup,
+		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_break_not_offered,
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full,
