@@ -217,6 +217,8 @@ struct peer {
 	int			 backoff_ms;
 	int64_t			 lost_ms;	/* monotonic, 0 connected */
 	int			 no_retry;	/* fatal refusal seen */
+	int			 try_later;	/* TRY_LATER: retry even before
+						   the first Welcome */
 
 	/* From Welcome. */
 	uint32_t		 max_text;

@@ -197,7 +197,7 @@ session_lost(struct peer *p, const char *what, const char *detail,
 	event_del(p->ev_ping);
 	event_del(p->ev_closing);
 	p->state = PEER_S_WAITING;
-	if (!p->welcomed || !retry || p->no_retry) {
+	if ((!p->welcomed && !p->try_later) || !retry || p->no_retry) {
 		/* After a fatal Error the error line said it all. */
 		if (!p->no_retry) {
 			snprintf(msg, sizeof msg, "%s %s:%s: %s", what,
@@ -472,6 +472,7 @@ session_retryable(int code)
 	case PEERD__V1__ERROR_CODE__TIMEOUT:
 	case PEERD__V1__ERROR_CODE__INTERNAL:
 	case PEERD__V1__ERROR_CODE__TOO_MANY_CONNECTIONS:
+	case PEERD__V1__ERROR_CODE__TRY_LATER:
 		return (1);
 	}
 	return (0);
@@ -490,6 +491,9 @@ session_error(struct peer *p, Envelope *env)
 	text = e->message != NULL ? e->message : "";
 	if (e->fatal && !session_retryable(e->code))
 		p->no_retry = 1;
+	/* A server not ready for us yet (revocations unread): not a refusal. */
+	if (e->code == PEERD__V1__ERROR_CODE__TRY_LATER)
+		p->try_later = 1;
 	if (e->code == PEERD__V1__ERROR_CODE__RESUME_FAILED) {
 		peer_conv_resume_failed(p, name, text);
 		return;

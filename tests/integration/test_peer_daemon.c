@@ -63,16 +63,19 @@ issue(struct harness *h, EVP_PKEY *key, const char *name, char *path,
 	assert_int_equal(cred_write_file(path, buf, blen, err, sizeof err), 0);
 }
 
-/* Start Redis and peerd (with extra lines) trusting a fresh signing key. */
+/*
+ * Start Redis (flags HARNESS_REDIS) and peerd (with extra lines) trusting
+ * a fresh signing key.
+ */
 static int
-setup_with(void **state, const char *extra)
+setup_flags(void **state, int flags, const char *extra)
 {
 	struct harness	*h;
 	EVP_PKEY	*key;
 	char		 priv[HARNESS_PATH], pub[HARNESS_PATH], cred[HARNESS_PATH];
 	char		 err[CRED_ERR_MAX], conf[8192];
 
-	if (harness_setup(state, HARNESS_REDIS | HARNESS_NO_PEERD, NULL) == -1)
+	if (harness_setup(state, flags | HARNESS_NO_PEERD, NULL) == -1)
 		return (-1);
 	h = *state;
 	child_path(priv, sizeof priv, h->dir, "signing.key");
@@ -94,9 +97,22 @@ setup_with(void **state, const char *extra)
 }
 
 static int
+setup_with(void **state, const char *extra)
+{
+	return (setup_flags(state, HARNESS_REDIS, extra));
+}
+
+static int
 setup(void **state)
 {
 	return (setup_with(state, "grace 2\n"));
+}
+
+/* peerd started while Redis is down. */
+static int
+setup_no_redis(void **state)
+{
+	return (setup_flags(state, 0, "grace 2\n"));
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -449,10 +465,48 @@ test_rate_limited(void **state)
 	child_free(s);
 }
 
+/*
+ * A supporter who connects before a freshly started peerd has read the
+ * revocation list (Redis down) is told TRY_LATER; `peer support` keeps
+ * trying and is in, and offered, once Redis is back.
+ */
+static void
+test_try_later_retried(void **state)
+{
+	struct harness	*h = *state;
+	struct child	*r, *s;
+	char		 cred[HARNESS_PATH];
+	const char	*line;
+
+	child_path(cred, sizeof cred, h->dir, "sam.cred");
+	s = child_start(h, 0, "sup.err", "support", "--credential", cred,
+	    "--auto-accept", NULL);
+	child_expect(s, "error code=TRY_LATER message=");
+	assert_int_equal(harness_redis_start(h), 0);
+	assert_int_equal(harness_log_wait(h, "event=revocations_known",
+	    T_MS), 0);
+	assert_int_equal(harness_log_wait(h, "event=auth role=supporter",
+	    T_MS), 0);
+	harness_msleep(500);
+	r = child_start(h, 0, "req.err", "request", "--need", "lgbtq", NULL);
+	child_expect(r, "queued position=");
+	/* More TRY_LATER lines may come first: peer retried in between. */
+	while ((line = child_line(s, T_MS)) != NULL &&
+	    strncmp(line, "error code=TRY_LATER ", 21) == 0)
+		;
+	assert_non_null(line);
+	assert_true(strncmp(line, "offer id=", 9) == 0);
+	child_expect(r, "matched conversation=");
+	child_free(r);
+	child_free(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_try_later_retried,
+		    setup_no_redis, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_tags, setup,
 		    harness_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_tag, setup,
