@@ -232,6 +232,9 @@ conv_msg_free(struct conv *cv, struct conv_msg *m)
 /*
  * Side s acknowledged everything addressed to it up to seq: release those
  * messages and tell the sender.  Does nothing unless seq moves forward.
+ * A side cannot have read what was never sent to it (a backlog, or what
+ * came while it was away): seq is capped at sent_seq, so a client that
+ * acknowledges ahead loses nothing and its sender is told nothing false.
  */
 static void
 conv_ack(struct conv_side *s, uint64_t seq)
@@ -239,8 +242,8 @@ conv_ack(struct conv_side *s, uint64_t seq)
 	struct conv	*cv = s->conv;
 	struct conv_msg	*m, *next;
 
-	if (seq > s->to_seq)
-		seq = s->to_seq;
+	if (seq > s->sent_seq)
+		seq = s->sent_seq;
 	if (seq <= s->delivered)
 		return;
 	s->delivered = seq;
@@ -280,9 +283,40 @@ conv_unlink(struct conv_side *s)
 }
 
 /*
- * End a conversation: every attached side gets EndConversation{reason},
- * the held messages are wiped, the supporter's slot is freed.  A
- * requester still there after END_PEER_GONE keeps its enqueue time.
+ * A conversation is ending: send attached side s what was accepted for it
+ * and not yet sent (a backlog after a resume, or held while its output was
+ * over the mark), ignoring CONN_OUTPUT_HIGH but never past max_output,
+ * which would drop the connection and all of it.  Returns how many could
+ * not be sent.
+ */
+static u_int
+conv_flush_last(struct conv_side *s)
+{
+	struct conv_msg	*m;
+	u_int		 left = 0;
+
+	if (s->c == NULL || !s->pending)
+		return (0);
+	TAILQ_FOREACH(m, &s->conv->held, entry) {
+		if (m->to != s->idx || m->seq <= s->sent_seq)
+			continue;
+		if (left > 0 || conn_backlog(s->c) + m->len + 64 >
+		    conf.max_output || conv_send_msg(s, m, 0) != 0) {
+			left++;
+			continue;
+		}
+		s->sent_seq = m->seq;
+	}
+	s->pending = 0;
+	return (left);
+}
+
+/*
+ * End a conversation: every attached side gets what was accepted for it
+ * and is still unsent (not after a report or a revocation: those end
+ * what was being said), then EndConversation{reason}; the held messages
+ * are wiped, the supporter's slot is freed.  A requester still there
+ * after END_PEER_GONE keeps its enqueue time.
  */
 static void
 conv_end(struct conv *cv, Peerd__V1__EndReason reason)
@@ -291,11 +325,17 @@ conv_end(struct conv *cv, Peerd__V1__EndReason reason)
 	Envelope			 env = PEERD__V1__ENVELOPE__INIT;
 	struct conv_side		*s;
 	struct conv_msg			*m;
+	u_int				 unsent = 0;
 	int				 i;
 
-	log_info("event=conv_ended conv=%llu reason=%s seq=%llu held=%u",
-	    (unsigned long long)cv->id, conv_reason_name(reason),
-	    (unsigned long long)cv->seq, cv->nheld);
+	if (reason != PEERD__V1__END_REASON__END_REPORTED &&
+	    reason != PEERD__V1__END_REASON__END_REVOKED)
+		for (i = 0; i < 2; i++)
+			unsent += conv_flush_last(&cv->side[i]);
+	log_info("event=conv_ended conv=%llu reason=%s seq=%llu held=%u "
+	    "unsent=%u", (unsigned long long)cv->id,
+	    conv_reason_name(reason), (unsigned long long)cv->seq, cv->nheld,
+	    unsent);
 	for (i = 0; i < 2; i++) {
 		s = &cv->side[i];
 		ec.conversation_id = cv->id;
@@ -447,6 +487,8 @@ conv_attach(struct conv_side *s, struct conn *c, uint64_t last_seq)
 	    s->idx == CONV_REQUESTER ? "requester" : "supporter",
 	    (unsigned long long)last_seq, (unsigned long long)cv->seq);
 	conv_send_matched(s, 1);
+	if (last_seq > s->sent_seq)
+		last_seq = s->sent_seq;
 	conv_ack(s, last_seq);
 	s->sent_seq = last_seq;
 	s->pending = 1;

@@ -44,6 +44,9 @@
 #define BIG_TEXT	200000	/* bytes of one large chat message */
 #define BIG_N		120	/* large messages sent in a flood (24 MB,
 				   well over what the kernel buffers) */
+#define END_N		80	/* large messages held for a side that
+				   returns (16 MB, over what the
+				   kernel buffers) */
 #define OVERFLOW	64	/* conn.c's CONN_OVERFLOW */
 #define SLOW(ms)	((ms) * harness_slow())	/* a wait, scaled */
 
@@ -100,6 +103,14 @@ setup_stall(void **state)
 	return (world_setup_extra(state, FLOOD_CONF
 	    "max_output 1073741824\nidle_timeout 10\nkeepalive 5\n"
 	    "grace 30\n"));
+}
+
+/* Room in max_output for a whole backlog of END_N messages. */
+static int
+setup_end_backlog(void **state)
+{
+	return (world_setup_extra(state, FLOOD_CONF
+	    "max_output 33554432\ngrace 30\n"));
 }
 
 static int
@@ -641,6 +652,57 @@ test_limits_slow_reader(void **state)
 }
 
 /*
+ * The supporter ends the conversation while the requester, back from a
+ * drop, still has a backlog (16 MB held for it, sent at most 1 MiB at a
+ * time as it reads): what was accepted is still delivered, all of it, in
+ * order, before the EndConversation.
+ */
+static void
+test_limits_end_with_backlog(void **state)
+{
+	struct world	*w = *state;
+	struct pair	 p;
+	struct tclient	*r2;
+	Envelope	*env;
+	char		*text;
+	uint64_t	 seq = 0;
+	int		 i, n = 0;
+
+	pair_up(w, "sup-end", &p);
+	tclient_free(p.r);
+	expect_status(p.s, p.cv.id, STATE_(PEER_RECONNECTING),
+	    SLOW(PEOPLE_PUSH_MS));
+	assert_non_null(text = malloc(BIG_TEXT + 1));
+	for (i = 0; i < END_N; i++) {
+		big_text(text, i);
+		assert_int_equal(people_chat(p.s, p.cv.id, i + 1, text, NULL),
+		    0);
+	}
+	free(text);
+	r2 = resume_requester(w, &p.cv, SLOW(PEOPLE_PUSH_MS));
+	assert_int_equal(people_end(p.s, p.cv.id), 0);
+
+	while ((env = tclient_recv(r2, 0, SLOW(PEOPLE_PUSH_MS))) != NULL) {
+		if (env->body_case == BODY_(END_CONVERSATION)) {
+			frame_free(env);
+			break;
+		}
+		if (env->body_case == BODY_(CHAT_MESSAGE)) {
+			assert_true(env->chat_message->seq > seq);
+			seq = env->chat_message->seq;
+			assert_int_equal(env->chat_message->text[0],
+			    'a' + n % 26);
+			n++;
+		}
+		frame_free(env);
+	}
+	assert_non_null(env);
+	assert_int_equal(n, END_N);
+	tclient_free(r2);
+	tclient_free(p.s);
+}
+
+/*
  * Backpressure: the supporter floods a requester that does not read; the
  * supporter stops being read (its later messages are not accepted) while
  * the requester's output is over the mark, and goes on as the requester
@@ -767,6 +829,8 @@ main(void)
 		    setup_keepalive_world, world_teardown),
 		cmocka_unit_test_setup_teardown(test_limits_slow_reader,
 		    setup_slow, world_teardown),
+		cmocka_unit_test_setup_teardown(test_limits_end_with_backlog,
+		    setup_end_backlog, world_teardown),
 		cmocka_unit_test_setup_teardown(test_limits_backpressure,
 		    setup_backpressure, world_teardown),
 		cmocka_unit_test_setup_teardown(test_limits_paused_sender_freed,

@@ -274,6 +274,65 @@ test_resume_requester(void **state)
 }
 
 /*
+ * A requester that resumes claiming more than it was ever sent
+ * (last_seq 99 after one message) still gets the four that came while it
+ * was away, and the supporter is not told they were delivered before the
+ * requester acknowledges them.
+ */
+static void
+test_resume_ack_ahead_capped(void **state)
+{
+	struct world	*w = *state;
+	struct pcred	 cred;
+	struct tclient	*r, *s;
+	struct pconv	 cv;
+	struct got	 got;
+	Envelope	*m;
+	char		 text[32];
+	int		 k;
+
+	memset(&got, 0, sizeof got);
+	assert_int_equal(world_cred(w, &cred, "sup-ahead", NULL, 1, 0), 0);
+	assert_non_null(s = people_supporter_available(w, &cred));
+	assert_non_null(r = people_requester(w, NULL));
+	assert_int_equal(people_match(r, s, NULL, NULL, &cv), 0);
+	assert_int_equal(people_chat(s, cv.id, 1, "s-1", NULL), 0);
+	assert_int_equal(take(r, cv.id, &got, PEOPLE_PUSH_MS), 0);
+	tclient_free(r);
+	expect_status(s, "supporter", cv.id, PEER_(PEER_RECONNECTING));
+	for (k = 2; k <= 5; k++) {
+		snprintf(text, sizeof text, "s-%d", k);
+		assert_int_equal(people_chat(s, cv.id, k, text, NULL), 0);
+	}
+
+	r = come_back(w, PEERD__V1__ROLE__REQUESTER, NULL, cv.rtoken,
+	    cv.rtoken_len, 99, cv.id, &m);
+	frame_free(m);
+	while (take(r, cv.id, &got, got.n < 5 ? PEOPLE_PUSH_MS : TRAIL_MS) ==
+	    0)
+		;
+	if (got.n != 5)
+		got_dump(&got, "requester");
+	assert_int_equal(got.n, 5);
+	for (k = 2; k <= 5; k++) {
+		snprintf(text, sizeof text, "s-%d", k);
+		assert_string_equal(got.text[k - 1], text);
+	}
+	/* At most s-1 may be reported read so far. */
+	while ((m = tclient_recv(s, BODY_(DELIVERED), 300)) != NULL) {
+		assert_true(m->delivered->seq <= got.seq[0]);
+		frame_free(m);
+	}
+	assert_int_equal(people_delivered(r, cv.id, got.seq[4]), 0);
+	assert_non_null(m = people_wait(s, "supporter", BODY_(DELIVERED),
+	    PEOPLE_PUSH_MS));
+	assert_int_equal(m->delivered->seq, got.seq[4]);
+	frame_free(m);
+	tclient_free(r);
+	tclient_free(s);
+}
+
+/*
  * No return within grace: the side still there gets END_PEER_GONE (not
  * before grace, not much after), and the late token is refused with
  * RESUME_FAILED on a connection that otherwise works.
@@ -941,6 +1000,8 @@ main(void)
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_resume_requester, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_ack_ahead_capped,
+		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_resume_after_grace, setup,
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_resume_bad_tokens, setup,
