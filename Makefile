@@ -87,6 +87,7 @@ INTEG_SRCS   := $(wildcard tests/integration/test_*.c)
 INTEG_COMMON := $(filter-out $(INTEG_SRCS),$(wildcard tests/integration/*.c))
 BENCH_SRCS   := $(wildcard tests/bench/bench_*.c)
 BENCH_COMMON := $(filter-out $(BENCH_SRCS),$(wildcard tests/bench/*.c))
+TLIB_SRCS    := $(wildcard tests/lib/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -105,7 +106,8 @@ BENCH_BINS   := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
 
 ALL_OBJS := $(call obj,$(PROTO_SRCS) $(MATCHER_SRCS) $(DAEMON_MAIN) $(DAEMON_SRCS) \
 	    $(PEER_SRCS) $(PEERCTL_SRCS) $(LIBPC_SRCS) $(UNIT_SRCS) $(UNIT_COMMON) \
-	    $(INTEG_SRCS) $(INTEG_COMMON) $(BENCH_SRCS) $(BENCH_COMMON)) \
+	    $(INTEG_SRCS) $(INTEG_COMMON) $(BENCH_SRCS) $(BENCH_COMMON) \
+	    $(TLIB_SRCS)) \
 	    $(GEN_SRCS:.c=.o)
 
 # Layering is enforced by include paths: the matcher sees only itself, the
@@ -169,9 +171,9 @@ TEST_LIBS := $(LIBPEERD) $(LIBPC) $(LIBMATCHER) $(LIBPROTO)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(call obj,$(UNIT_COMMON)) $(TEST_LIBS)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
-$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(call obj,$(INTEG_COMMON)) $(TEST_LIBS)
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(call obj,$(INTEG_COMMON) $(TLIB_SRCS)) $(TEST_LIBS)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
-$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(call obj,$(BENCH_COMMON)) $(TEST_LIBS)
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(call obj,$(BENCH_COMMON) $(TLIB_SRCS)) $(TEST_LIBS)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---- running ------------------------------------------------------------

@@ -30,22 +30,12 @@
 #include <unistd.h>
 
 #include "load.h"
+#include "lib/tproc.h"
 
 #define PROC_KIDS	16	/* children alive at once, at most */
-#define PROC_POLL_MS	10	/* ms between checks while waiting */
 #define PROC_DIR_PREFIX	"peerd-bench."	/* + pid + ".XXXXXX" */
 
 static volatile pid_t	proc_kids[PROC_KIDS];
-
-/* Sleep ms milliseconds. */
-static void
-proc_msleep(int ms)
-{
-	struct timespec	ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /* Remember pid for the handlers. */
 static void
@@ -141,214 +131,62 @@ proc_raise_nofile(void)
 pid_t
 proc_spawn(char *const argv[], const char *logpath)
 {
-	pid_t	pid, parent = getpid();
-	int	fd;
+	pid_t	pid;
 
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) == -1) {
-		fprintf(stderr, "bench: fork: %s\n", strerror(errno));
-		return (-1);
-	}
-	if (pid != 0) {
+	if ((pid = tproc_spawn(argv, logpath, "bench")) != -1)
 		proc_remember(pid);
-		return (pid);
-	}
-
-	/* Child: die with the benchmark, many descriptors, quiet stdin. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-		_exit(127);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGALRM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	(void)proc_raise_nofile();
-	if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		close(fd);
-	}
-	if ((fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600)) != -1) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
-	execvp(argv[0], argv);
-	fprintf(stderr, "bench: exec %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
-/* Wait up to ms for *pid to exit; reap it.  0 once gone, -1 if alive. */
-static int
-proc_reap(pid_t *pid, int ms, int *status)
-{
-	int64_t	deadline = loop_now_ns() + (int64_t)ms * 1000000;
-	pid_t	r;
-	int	st = 0;
-
-	if (*pid <= 0)
-		return (0);
-	for (;;) {
-		r = waitpid(*pid, &st, WNOHANG);
-		if (r == *pid || (r == -1 && errno == ECHILD)) {
-			if (status != NULL)
-				*status = st;
-			proc_forget(*pid);
-			*pid = -1;
-			return (0);
-		}
-		if (loop_now_ns() >= deadline)
-			return (-1);
-		proc_msleep(PROC_POLL_MS);
-	}
+	return (pid);
 }
 
 int
 proc_stop(pid_t *pid)
 {
-	if (*pid <= 0)
-		return (0);
-	kill(*pid, SIGTERM);
-	if (proc_reap(pid, LOAD_STOP_MS, NULL) == 0)
-		return (0);
-	fprintf(stderr, "bench: pid %ld ignored SIGTERM; SIGKILL\n",
-	    (long)*pid);
-	kill(*pid, SIGKILL);
-	return (proc_reap(pid, LOAD_STOP_MS, NULL));
+	pid_t	was = *pid;
+	int	rc;
+
+	rc = tproc_stop(pid, LOAD_STOP_MS, NULL, "bench");
+	if (*pid == -1)
+		proc_forget(was);
+	return (rc);
 }
 
 int
 proc_alive(pid_t *pid)
 {
-	return (proc_reap(pid, 0, NULL) == -1);
+	pid_t	was = *pid;
+
+	if (tproc_reap(pid, 0, NULL) == -1)
+		return (1);
+	proc_forget(was);
+	return (0);
 }
 
 int
 proc_run(char *const argv[], const char *logpath, int timeout_ms)
 {
-	pid_t	pid;
-	int	status = -1;
-
-	if ((pid = proc_spawn(argv, logpath)) == -1)
-		return (-1);
-	if (proc_reap(&pid, timeout_ms, &status) == -1) {
-		proc_stop(&pid);
-		return (-1);
-	}
-	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-}
-
-/*
- * Look for a LISTEN socket on port in one /proc/net/tcp* file.  Returns 1
- * with its inode in *inode, 0 if there is none, -1 if unreadable.
- */
-static int
-proc_listen_inode(const char *path, int port, unsigned long *inode)
-{
-	FILE		*f;
-	char		 line[512], local[128], *colon;
-	unsigned int	 lport, st;
-	unsigned long	 ino;
-	int		 found = 0;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return (-1);
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (sscanf(line, "%*d: %127s %*s %x %*s %*s %*s %*s %*s %lu",
-		    local, &st, &ino) != 3)
-			continue;
-		if ((colon = strrchr(local, ':')) == NULL ||
-		    sscanf(colon + 1, "%x", &lport) != 1)
-			continue;
-		if ((int)lport == port && st == 0x0a) {	/* TCP_LISTEN */
-			*inode = ino;
-			found = 1;
-			break;
-		}
-	}
-	fclose(f);
-	return (found);
-}
-
-/* Return 1 if process pid holds the socket with this inode. */
-static int
-proc_has_socket(pid_t pid, unsigned long inode)
-{
-	char		 dir[64], path[LOAD_PATH], link[128], want[64];
-	struct dirent	*de;
-	DIR		*d;
-	ssize_t		 n;
-	int		 found = 0;
-
-	snprintf(dir, sizeof dir, "/proc/%ld/fd", (long)pid);
-	snprintf(want, sizeof want, "socket:[%lu]", inode);
-	if ((d = opendir(dir)) == NULL)
-		return (0);
-	while (!found && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if ((n = readlink(path, link, sizeof link - 1)) <= 0)
-			continue;
-		link[n] = '\0';
-		found = strcmp(link, want) == 0;
-	}
-	closedir(d);
-	return (found);
+	return (tproc_run(argv, logpath, timeout_ms, "bench"));
 }
 
 int
 proc_wait_listen(pid_t *pid, int port, int timeout_ms)
 {
-	int64_t		deadline = loop_now_ns() + (int64_t)timeout_ms * 1000000;
-	unsigned long	inode;
+	int64_t	deadline = tproc_now_ms() + timeout_ms;
 
 	for (;;) {
 		if (!proc_alive(pid))
 			return (-1);
-		if (proc_listen_inode("/proc/net/tcp", port, &inode) == 1 &&
-		    proc_has_socket(*pid, inode))
+		if (tproc_listening(port, *pid))
 			return (0);
-		if (loop_now_ns() >= deadline)
+		if (tproc_now_ms() >= deadline)
 			return (-1);
-		proc_msleep(PROC_POLL_MS);
+		tproc_msleep(TPROC_POLL_MS);
 	}
-}
-
-/* Return a port the kernel just handed out on 127.0.0.1, or -1. */
-static int
-proc_one_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, port = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return (-1);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return (port);
 }
 
 int
 proc_free_port(const int *avoid, int n)
 {
-	int	try, i, port, clash;
-
-	for (try = 0; try < 32; try++) {
-		if ((port = proc_one_port()) == -1)
-			return (-1);
-		for (clash = 0, i = 0; i < n; i++)
-			clash |= avoid[i] == port;
-		if (!clash)
-			return (port);
-	}
-	return (-1);
+	return (tproc_free_port(avoid, n));
 }
 
 int64_t
@@ -436,43 +274,6 @@ proc_rss_kb(pid_t pid)
 	return (kb);
 }
 
-/* nftw callback: remove one entry. */
-static int
-proc_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path) == -1 ? -1 : 0);
-}
-
-/* Remove temp dirs of benchmark runs whose process is gone. */
-static void
-proc_sweep(const char *tmp)
-{
-	char		 path[LOAD_PATH];
-	struct dirent	*de;
-	DIR		*d;
-	char		*end;
-	long		 pid;
-
-	if ((d = opendir(tmp)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, PROC_DIR_PREFIX,
-		    strlen(PROC_DIR_PREFIX)) != 0)
-			continue;
-		pid = strtol(de->d_name + strlen(PROC_DIR_PREFIX), &end, 10);
-		if (pid <= 1 || *end != '.' || pid == (long)getpid())
-			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", tmp, de->d_name);
-		nftw(path, proc_rm, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	closedir(d);
-}
-
 int
 proc_tmpdir(void)
 {
@@ -480,7 +281,7 @@ proc_tmpdir(void)
 
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
 		tmp = "/tmp";
-	proc_sweep(tmp);
+	tproc_sweep(tmp, PROC_DIR_PREFIX, NULL);
 	snprintf(bench.dir, sizeof bench.dir, "%s/" PROC_DIR_PREFIX
 	    "%ld.XXXXXX", tmp, (long)getpid());
 	if (mkdtemp(bench.dir) == NULL) {
@@ -500,7 +301,7 @@ proc_tmpdir_remove(void)
 	if (bench.keep)
 		fprintf(stderr, "bench: kept %s\n", bench.dir);
 	else
-		nftw(bench.dir, proc_rm, 16, FTW_DEPTH | FTW_PHYS);
+		(void)tproc_rmtree(bench.dir);
 	bench.dir[0] = '\0';
 }
 

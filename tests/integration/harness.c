@@ -37,6 +37,7 @@
 #include <hiredis/hiredis.h>
 
 #include "harness.h"
+#include "lib/tproc.h"
 
 #define HARNESS_POLL_MS		10	/* ms between readiness checks */
 #define HARNESS_START_TRIES	3	/* starts on fresh ports, at most */
@@ -106,159 +107,28 @@ harness_skip_if_slow(const char *why)
 int64_t
 harness_now_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (tproc_now_ms());
 }
 
 void
 harness_msleep(int ms)
 {
-	struct timespec	ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	tproc_msleep(ms);
 }
 
-/* Return a port nobody had bound on 127.0.0.1 a moment ago, or -1. */
-static int
-harness_free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, port = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return (-1);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return (port);
-}
-
-/*
- * A free port other than a and b (the kernel may hand out a port just
- * closed again, e.g. the TLS port as the admin port).  Returns it or -1.
- */
+/* A port other than a and b (the kernel may hand one just closed again). */
 static int
 harness_free_port_except(int a, int b)
 {
-	int	port = -1, try;
+	int	avoid[2] = { a, b };
 
-	for (try = 0; try < 16; try++) {
-		port = harness_free_port();
-		if (port != a && port != b)
-			return (port);
-	}
-	return (-1);
-}
-
-/*
- * Look for a LISTEN socket on port in one /proc/net/tcp* file.  Returns 1
- * (its inode in *inode), 0 if there is none, -1 if the file is unreadable.
- */
-static int
-harness_proc_listening(const char *path, int port, unsigned long *inode)
-{
-	FILE		*f;
-	char		 line[512], local[128], *colon;
-	unsigned int	 lport, st;
-	unsigned long	 ino;
-	int		 found = 0;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return (-1);
-	if (fgets(line, sizeof line, f) == NULL) {	/* header */
-		fclose(f);
-		return (-1);
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (sscanf(line, "%*d: %127s %*s %x %*s %*s %*s %*s %*s %lu",
-		    local, &st, &ino) != 3)
-			continue;
-		if ((colon = strrchr(local, ':')) == NULL ||
-		    sscanf(colon + 1, "%x", &lport) != 1)
-			continue;
-		if ((int)lport == port && st == 0x0a) {	/* TCP_LISTEN */
-			*inode = ino;
-			found = 1;
-			break;
-		}
-	}
-	fclose(f);
-	return (found);
-}
-
-/* Return 1 if process pid holds the socket with this inode. */
-static int
-harness_pid_has_socket(pid_t pid, unsigned long inode)
-{
-	char		 dir[64], path[HARNESS_PATH], link[128], want[64];
-	struct dirent	*de;
-	DIR		*d;
-	ssize_t		 n;
-	int		 found = 0;
-
-	snprintf(dir, sizeof dir, "/proc/%ld/fd", (long)pid);
-	snprintf(want, sizeof want, "socket:[%lu]", inode);
-	if ((d = opendir(dir)) == NULL)
-		return (0);
-	while (!found && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		n = readlink(path, link, sizeof link - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		found = strcmp(link, want) == 0;
-	}
-	closedir(d);
-	return (found);
-}
-
-/*
- * Return 1 if something listens on 127.0.0.1:port and, when pid is not
- * -1, that something is process pid.
- */
-static int
-harness_listening_by(int port, pid_t pid)
-{
-	struct sockaddr_in	sin;
-	unsigned long		inode;
-	int			r, fd, ok;
-
-	r = harness_proc_listening("/proc/net/tcp", port, &inode);
-	if (r != 1 && harness_proc_listening("/proc/net/tcp6", port,
-	    &inode) == 1)
-		r = 1;
-	if (r == 1)
-		return (pid == -1 || harness_pid_has_socket(pid, inode));
-	if (r == 0)
-		return (0);
-	/* No /proc: fall back to a probe connection. */
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return (0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(port);
-	ok = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
-	close(fd);
-	return (ok);
+	return (tproc_free_port(avoid, 2));
 }
 
 int
 harness_port_listening(int port)
 {
-	return (harness_listening_by(port, -1));
+	return (tproc_listening(port, -1));
 }
 
 /* Join a and b into out.  Returns 0, or -1 if it does not fit. */
@@ -271,86 +141,11 @@ harness_path(char *out, const char *a, const char *b)
 	return (n < 0 || n >= HARNESS_PATH ? -1 : 0);
 }
 
-/*
- * Fork and exec argv (argv[0] looked up in PATH unless it has a slash)
- * with stdout and stderr appended to logpath.  The child dies with the test
- * process.  Returns the pid or -1.
- */
-static pid_t
-harness_spawn(char *const argv[], const char *logpath)
-{
-	pid_t	pid, parent = getpid();
-	int	fd;
-
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) == -1) {
-		fprintf(stderr, "harness: fork: %s\n", strerror(errno));
-		return (-1);
-	}
-	if (pid != 0)
-		return (pid);
-
-	/* Child. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-		_exit(127);
-	signal(SIGPIPE, SIG_DFL);
-	if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		close(fd);
-	}
-	fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd != -1) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
-	execvp(argv[0], argv);
-	fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
-/*
- * Wait up to timeout_ms for *pid to exit; on exit reap it, store the wait
- * status in *status (if not NULL) and set *pid to -1.  Returns 0 once
- * exited, -1 on timeout.
- */
-static int
-harness_reap(pid_t *pid, int *status, int timeout_ms)
-{
-	int64_t	deadline = harness_now_ms() + timeout_ms;
-	pid_t	r;
-	int	st;
-
-	if (*pid == -1)
-		return (0);
-	for (;;) {
-		r = waitpid(*pid, &st, WNOHANG);
-		if (r == *pid || (r == -1 && errno == ECHILD)) {
-			if (status != NULL)
-				*status = r == *pid ? st : -1;
-			*pid = -1;
-			return (0);
-		}
-		if (harness_now_ms() >= deadline)
-			return (-1);
-		harness_msleep(HARNESS_POLL_MS);
-	}
-}
-
-/* SIGTERM, wait, SIGKILL, reap. */
+/* SIGTERM, SIGKILL after HARNESS_STOP_MS, reap. */
 static int
 harness_kill(pid_t *pid, int *status)
 {
-	if (*pid == -1)
-		return (0);
-	kill(*pid, SIGTERM);
-	if (harness_reap(pid, status, HARNESS_STOP_MS) == 0)
-		return (0);
-	fprintf(stderr, "harness: pid %ld ignored SIGTERM; SIGKILL\n",
-	    (long)*pid);
-	kill(*pid, SIGKILL);
-	return (harness_reap(pid, status, HARNESS_STOP_MS));
+	return (tproc_stop(pid, HARNESS_STOP_MS, status, "harness"));
 }
 
 /*
@@ -363,31 +158,14 @@ harness_wait_listen(pid_t *pid, int *status, int port, int timeout_ms)
 	int64_t	deadline = harness_now_ms() + timeout_ms;
 
 	for (;;) {
-		if (harness_reap(pid, status, 0) == 0)
+		if (tproc_reap(pid, 0, status) == 0)
 			return (-1);
-		if (harness_listening_by(port, *pid))
+		if (tproc_listening(port, *pid))
 			return (0);
 		if (harness_now_ms() >= deadline)
 			return (-1);
 		harness_msleep(HARNESS_POLL_MS);
 	}
-}
-
-/* Run a command to completion with a time limit.  Returns its exit code. */
-static int
-harness_run(char *const argv[], const char *logpath, int timeout_ms)
-{
-	pid_t	pid;
-	int	status = -1;
-
-	if ((pid = harness_spawn(argv, logpath)) == -1)
-		return (-1);
-	if (harness_reap(&pid, &status, timeout_ms) == -1) {
-		kill(pid, SIGKILL);
-		harness_reap(&pid, &status, HARNESS_STOP_MS);
-		return (-1);
-	}
-	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 /* Run the dev certificate script into dir.  Returns 0 or -1. */
@@ -400,57 +178,12 @@ harness_gen_certs(struct harness *h, const char *dir)
 	if (harness_path(script, h->src, "deploy/gen-dev-certs.sh") == -1 ||
 	    harness_path(logpath, h->dir, "certs.log") == -1)
 		return (-1);
-	if (harness_run(argv, logpath, 30000) != 0) {
+	if (tproc_run(argv, logpath, 30000, "harness") != 0) {
 		fprintf(stderr, "harness: %s %s failed (see %s)\n", script,
 		    dir, logpath);
 		return (-1);
 	}
 	return (0);
-}
-
-/* nftw callback: remove one entry. */
-static int
-harness_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path) == -1 ? -1 : 0);
-}
-
-/*
- * Remove temp dirs left by test processes that died without tearing down
- * (killed by a timeout, say).  Dir names carry the creator's pid, so a
- * dir is only removed once its creator is gone; concurrent runs are safe.
- */
-static void
-harness_sweep(const char *tmp)
-{
-	char		 path[HARNESS_PATH], kept[HARNESS_PATH];
-	struct dirent	*de;
-	DIR		*d;
-	char		*end;
-	long		 pid;
-
-	if ((d = opendir(tmp)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, HARNESS_DIR_PREFIX,
-		    strlen(HARNESS_DIR_PREFIX)) != 0)
-			continue;
-		pid = strtol(de->d_name + strlen(HARNESS_DIR_PREFIX), &end,
-		    10);
-		if (pid <= 1 || *end != '.' || pid == (long)getpid())
-			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		if (harness_path(path, tmp, de->d_name) == -1 ||
-		    harness_path(kept, path, HARNESS_KEPT) == -1 ||
-		    access(kept, F_OK) == 0)	/* HARNESS_KEEP=1 */
-			continue;
-		nftw(path, harness_rm, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	closedir(d);
 }
 
 struct harness *
@@ -475,7 +208,7 @@ harness_new(void)
 	}
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
 		tmp = "/tmp";
-	harness_sweep(tmp);
+	tproc_sweep(tmp, HARNESS_DIR_PREFIX, HARNESS_KEPT);
 	snprintf(h->dir, sizeof h->dir, "%s/" HARNESS_DIR_PREFIX "%ld.XXXXXX",
 	    tmp, (long)getpid());
 	if (mkdtemp(h->dir) == NULL) {
@@ -492,7 +225,7 @@ harness_new(void)
 	    harness_path(h->key, h->dir, "server.key") == -1 ||
 	    harness_gen_certs(h, h->dir) == -1)
 		goto fail;
-	h->port = harness_free_port();
+	h->port = tproc_free_port(NULL, 0);
 	h->admin_port = harness_free_port_except(h->port, -1);
 	h->redis_port = harness_free_port_except(h->port, h->admin_port);
 	if (h->port == -1 || h->admin_port == -1 || h->redis_port == -1)
@@ -525,7 +258,7 @@ harness_free(struct harness *h)
 		fprintf(stderr, "harness: kept %s\n", h->dir);
 	}
 	else if (h->dir[0] != '\0')
-		nftw(h->dir, harness_rm, 16, FTW_DEPTH | FTW_PHYS);
+		(void)tproc_rmtree(h->dir);
 	free(h->extra);
 	free(h);
 }
@@ -557,7 +290,7 @@ harness_redis_start(struct harness *h)
 			    h->admin_port);
 		}
 		snprintf(port, sizeof port, "%d", h->redis_port);
-		if ((h->redis_pid = harness_spawn(argv, h->redis_log)) == -1)
+		if ((h->redis_pid = tproc_spawn(argv, h->redis_log, "harness")) == -1)
 			return (-1);
 		if (harness_wait_listen(&h->redis_pid, &status, h->redis_port,
 		    HARNESS_START_MS) == 0)
@@ -709,7 +442,7 @@ harness_peerd_reaped(struct harness *h, int st, int stopped)
 }
 
 /*
- * harness_reap() for peerd, noting an unclean exit (after a test's SIGTERM
+ * tproc_reap() for peerd, noting an unclean exit (after a test's SIGTERM
  * or SIGINT, as after the harness's own, only exit 0 is clean).
  */
 static int
@@ -718,7 +451,7 @@ harness_peerd_reap(struct harness *h, int timeout_ms)
 	pid_t	was = h->peerd_pid;
 	int	r;
 
-	r = harness_reap(&h->peerd_pid, &h->peerd_status, timeout_ms);
+	r = tproc_reap(&h->peerd_pid, timeout_ms, &h->peerd_status);
 	if (was != -1 && h->peerd_pid == -1)
 		harness_peerd_reaped(h, h->peerd_status, h->peerd_asked);
 	return (r);
@@ -782,7 +515,7 @@ harness_peerd_start(struct harness *h, const char *extra)
 			return (-1);
 		}
 		h->peerd_asked = 0;
-		if ((h->peerd_pid = harness_spawn(argv, h->log)) == -1) {
+		if ((h->peerd_pid = tproc_spawn(argv, h->log, "harness")) == -1) {
 			free(wrap);
 			return (-1);
 		}
@@ -790,7 +523,7 @@ harness_peerd_start(struct harness *h, const char *extra)
 		    h->port, HARNESS_START_MS) == 0) {
 			/* The admin port is best effort: give it a moment. */
 			admin_deadline = 100 * harness_slow();
-			while (!harness_listening_by(h->admin_port,
+			while (!tproc_listening(h->admin_port,
 			    h->peerd_pid) && admin_deadline-- > 0)
 				harness_msleep(HARNESS_POLL_MS);
 			free(wrap);
@@ -1126,7 +859,7 @@ harness_run_cmd(struct harness *h, char *const argv[], int timeout_ms)
 
 	if (harness_path(logpath, h->dir, "commands.log") == -1)
 		return (-1);
-	return (harness_run(argv, logpath, timeout_ms));
+	return (tproc_run(argv, logpath, timeout_ms, "harness"));
 }
 
 int
