@@ -17,6 +17,14 @@
  * retried on the same back-off as a failed connect: the password may be
  * fixed on the Redis side.  The connect deadline covers that first reply.
  *
+ * Names: hiredis 0.14 resolves a host name with a blocking getaddrinfo,
+ * which would stop every conversation for as long as a resolver takes to
+ * answer (seconds, with an unreachable name server) at every reconnect.
+ * A configured name (say `redis:6379` in a container) is looked up here
+ * with libevent's asynchronous evdns instead (/etc/hosts and
+ * /etc/resolv.conf), and hiredis is given the numeric address: again
+ * after every failed attempt or lost link, so a moved Redis is found.
+ *
  * hiredis frees the context itself after the connect callback reports a
  * failure and after the disconnect callback: redis_ctx is dropped there.
  * A context we free ourselves is dropped from redis_ctx first, so its
@@ -24,13 +32,20 @@
  * disconnect, hiredis calls every pending command callback with a NULL
  * reply: callers must treat NULL as "dropped".
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
@@ -49,6 +64,13 @@ static struct event		*redis_timer;
 static struct event		*redis_ev_hup;	/* re-reads the password */
 static char			*redis_host;
 static u_short			 redis_port;
+static int			 redis_numeric;	/* redis_host is an address */
+static struct evdns_base	*redis_dns;	/* for a host name */
+static struct evdns_getaddrinfo_request *redis_dns_req;	/* in flight */
+static char			 redis_ip[INET6_ADDRSTRLEN]; /* redis_host
+						   resolved, or "" */
+static int			 redis_ip_fresh; /* resolved since the last
+						   failure */
 static int			 redis_up;
 static int			 redis_greeting; /* first command (AUTH or
 						   PING) not answered yet */
@@ -124,6 +146,7 @@ redis_down(const char *why)
 	redis_up = 0;
 	redis_greeting = 0;
 	redis_ping_pending = 0;
+	redis_ip_fresh = 0;		/* look the name up again */
 	if (redis_stopping)
 		return;
 	if (was_up || redis_reported != REDIS_R_DOWN) {
@@ -293,26 +316,99 @@ redis_disconnected(const redisAsyncContext *ac, int status)
 		redis_down(ac->errstr[0] != '\0' ? ac->errstr : "link lost");
 }
 
-/* Start one connection attempt. */
+/* evdns answered for redis_host: connect to the first address. */
+static void
+redis_resolved(int err, struct evutil_addrinfo *ai, void *arg)
+{
+	const void	*addr = NULL;
+	char		 why[256];
+
+	(void)arg;
+	redis_dns_req = NULL;
+	if (ai != NULL && ai->ai_family == AF_INET)
+		addr = &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr;
+	else if (ai != NULL && ai->ai_family == AF_INET6)
+		addr = &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr;
+	if (err == 0 && addr != NULL &&
+	    evutil_inet_ntop(ai->ai_family, addr, redis_ip,
+	    sizeof redis_ip) != NULL)
+		redis_ip_fresh = 1;
+	if (ai != NULL)
+		evutil_freeaddrinfo(ai);
+	if (redis_stopping || err == EVUTIL_EAI_CANCEL)
+		return;
+	if (!redis_ip_fresh) {
+		snprintf(why, sizeof why, "cannot resolve %s: %s", redis_host,
+		    err != 0 ? evutil_gai_strerror(err) : "no IP address");
+		redis_down(why);
+		return;
+	}
+	log_debug("event=redis_resolved host=%s addr=%s", redis_host,
+	    redis_ip);
+	redis_connect();
+}
+
+/*
+ * Return a new context connecting to conf.redis, attached to the loop, or
+ * NULL with why set (a host name not looked up yet: why is NULL).  The
+ * address is the last one resolved (revoke.c's subscriber opens its link
+ * here too, while the main link is up).
+ */
+redisAsyncContext *
+redis_async_connect(const char **why)
+{
+	static char		 err[128];
+	redisAsyncContext	*ac;
+	const char		*host = redis_host;
+
+	*why = NULL;
+	if (!redis_numeric && redis_dns != NULL) {
+		if (redis_ip[0] == '\0')
+			return (NULL);
+		host = redis_ip;
+	}
+	if ((ac = redisAsyncConnect(host, redis_port)) == NULL) {
+		*why = "out of memory";
+		return (NULL);
+	}
+	if (ac->err) {
+		snprintf(err, sizeof err, "%s", ac->errstr);
+		*why = err;
+		redisAsyncFree(ac);
+		return (NULL);
+	}
+	if (redisLibeventAttach(ac, server_base) != REDIS_OK) {
+		*why = "cannot attach to the event loop";
+		redisAsyncFree(ac);
+		return (NULL);
+	}
+	return (ac);
+}
+
+/* Start one connection attempt (looking the host name up first). */
 static void
 redis_connect(void)
 {
+	struct evutil_addrinfo	 hints;
 	redisAsyncContext	*ac;
+	const char		*why;
+	char			 port[8];
 	int			 rc;
 
-	ac = redisAsyncConnect(redis_host, redis_port);
-	if (ac == NULL) {
-		redis_down("out of memory");
+	if (redis_dns_req != NULL)
+		return;			/* a lookup is on its way */
+	if (!redis_numeric && redis_dns != NULL && !redis_ip_fresh) {
+		memset(&hints, 0, sizeof hints);
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		snprintf(port, sizeof port, "%u", redis_port);
+		/* The callback may run before this returns (/etc/hosts). */
+		redis_dns_req = evdns_getaddrinfo(redis_dns, redis_host, port,
+		    &hints, redis_resolved, NULL);
 		return;
 	}
-	if (ac->err) {
-		redis_down(ac->errstr);
-		redisAsyncFree(ac);
-		return;
-	}
-	if (redisLibeventAttach(ac, server_base) != REDIS_OK) {
-		redisAsyncFree(ac);
-		redis_down("cannot attach to the event loop");
+	if ((ac = redis_async_connect(&why)) == NULL) {
+		redis_down(why != NULL ? why : "no address");
 		return;
 	}
 	redisAsyncSetConnectCallback(ac, redis_connected);
@@ -411,6 +507,17 @@ redis_hup(evutil_socket_t sig, short events, void *arg)
 	}
 }
 
+/* Return 1 if host is a numeric IPv4 or IPv6 address. */
+static int
+redis_is_numeric(const char *host)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+
+	return (inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1);
+}
+
 /* Start connecting to conf.redis; never fails for an unreachable Redis. */
 int
 redis_start(void)
@@ -421,6 +528,15 @@ redis_start(void)
 		return (-1);
 	}
 	redis_stopping = 0;
+	redis_numeric = redis_is_numeric(redis_host);
+	redis_ip[0] = '\0';
+	redis_ip_fresh = 0;
+	if (!redis_numeric && (redis_dns = evdns_base_new(server_base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL)
+		log_warnx("event=redis_dns_failed host=%s reason=\"cannot read "
+		    "the resolver configuration: hiredis resolves it, "
+		    "blocking\"", redis_host);
 	redis_timer = evtimer_new(server_base, redis_tick, NULL);
 	if (conf.redis_password_file != NULL &&
 	    ((redis_ev_hup = evsignal_new(server_base, SIGHUP, redis_hup,
@@ -448,6 +564,14 @@ redis_stop(void)
 	if ((ac = redis_ctx) != NULL) {
 		redis_ctx = NULL;
 		redisAsyncFree(ac);
+	}
+	if (redis_dns_req != NULL) {
+		evdns_getaddrinfo_cancel(redis_dns_req);
+		redis_dns_req = NULL;
+	}
+	if (redis_dns != NULL) {
+		evdns_base_free(redis_dns, 0);
+		redis_dns = NULL;
 	}
 	redis_up = 0;
 	redis_greeting = 0;

@@ -14,7 +14,12 @@
  * printed ("fault: ...") so a run shows what was exchanged.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <setjmp.h>
 #include <signal.h>
@@ -1331,6 +1336,102 @@ test_huge_frame_after_hello(void **state)
 	expect_serving(h);
 }
 
+/* ---- 9. Redis by host name ---------------------------------------------- */
+
+/* Redis and the harness, peerd not started (the test names Redis). */
+static int
+setup_no_peerd(void **state)
+{
+	return (harness_setup(state, HARNESS_REDIS | HARNESS_NO_PEERD, NULL));
+}
+
+/*
+ * `redis localhost:PORT`: peerd looks the name up (evdns, /etc/hosts),
+ * connects to the address and is healthy.
+ */
+static void
+test_redis_by_name(void **state)
+{
+	struct harness	*h = *state;
+	char		 extra[64];
+
+	snprintf(extra, sizeof extra, "redis localhost:%d\n", h->redis_port);
+	assert_int_equal(harness_peerd_start(h, extra), 0);
+	assert_int_equal(harness_log_wait(h, "event=redis_resolved "
+	    "host=localhost addr=127.0.0.1", REDIS_UP_MS), 0);
+	assert_int_equal(harness_log_wait(h, "event=revocations_known",
+	    REDIS_UP_MS), 0);
+	assert_int_equal(raw_http_get(h->admin_port, "/healthz", NULL, 0,
+	    HARNESS_IO_MS), 200);
+}
+
+/*
+ * A name server that never answers (peerd runs in a mount namespace of
+ * its own where /etc/resolv.conf names a silent UDP socket, 3 s timeout):
+ * while the Redis host name is being looked up, peerd keeps serving:
+ * every /healthz is answered at once (503: no Redis), none waits for the
+ * resolver.
+ */
+static void
+test_redis_dns_silent(void **state)
+{
+	struct harness		*h = *state;
+	struct sockaddr_in	 sin;
+	char			 resolv[HARNESS_PATH], wrap[HARNESS_PATH];
+	char			 env[2 * HARNESS_PATH], extra[128];
+	int64_t			 t0, t, worst = 0, end;
+	FILE			*f;
+	int			 fd, n = 0;
+
+	if (getenv("PEERD_WRAPPER") != NULL || system("unshare -m true "
+	    ">/dev/null 2>&1") != 0) {
+		fprintf(stderr, "skipped: needs unshare -m, no PEERD_WRAPPER\n");
+		skip();
+	}
+	/* The silent name server. */
+	assert_int_not_equal(fd = socket(AF_INET, SOCK_DGRAM, 0), -1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(53);
+	sin.sin_addr.s_addr = htonl(0x7f00004d);	/* 127.0.0.77 */
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+
+	child_path(resolv, sizeof resolv, h->dir, "resolv.conf");
+	assert_non_null(f = fopen(resolv, "w"));
+	fprintf(f, "nameserver 127.0.0.77\noptions timeout:3 attempts:1\n");
+	fclose(f);
+	child_path(wrap, sizeof wrap, h->dir, "netns.sh");
+	assert_non_null(f = fopen(wrap, "w"));
+	fprintf(f, "#!/bin/sh\nmount --bind %s /etc/resolv.conf && "
+	    "exec \"$@\"\n", resolv);
+	fclose(f);
+	assert_int_equal(chmod(wrap, 0755), 0);
+	snprintf(env, sizeof env, "unshare -m %s", wrap);
+	assert_int_equal(setenv("PEERD_WRAPPER", env, 1), 0);
+	snprintf(extra, sizeof extra, "redis redis.peerd-test.invalid:%d\n",
+	    h->redis_port);
+	n = harness_peerd_start(h, extra);
+	unsetenv("PEERD_WRAPPER");
+	assert_int_equal(n, 0);
+
+	/* 4 s of /healthz, one every 100 ms. */
+	end = harness_now_ms() + 4000;
+	for (n = 0; harness_now_ms() < end; n++) {
+		t0 = harness_now_ms();
+		assert_int_equal(raw_http_get(h->admin_port, "/healthz", NULL,
+		    0, 5000), 503);
+		if ((t = harness_now_ms() - t0) > worst)
+			worst = t;
+		harness_msleep(100);
+	}
+	fprintf(stderr, "healthz: %d requests, slowest %lld ms\n", n,
+	    (long long)worst);
+	assert_true(worst < 500 * harness_slow());
+	assert_int_equal(harness_log_wait(h, "cannot resolve "
+	    "redis.peerd-test.invalid", 6000), 0);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -1338,6 +1439,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_redis_killed_mid_conversation, setup_ttl30,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(test_redis_by_name,
+		    setup_no_peerd, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_redis_dns_silent,
+		    setup_no_peerd, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_redis_absent_at_start,
 		    setup_redis_absent, world_teardown),
 		cmocka_unit_test_setup_teardown(test_frozen_requester,
