@@ -8,6 +8,12 @@
  * from requester_secret_file, or is made at start-up (then continuity does
  * not survive a restart).
  *
+ * The signing key and the requester secret are loaded together into one
+ * struct auth_keys by auth_keys_load, the one loader of start-up
+ * (auth_init), peerd -t (auth_check) and SIGHUP (auth_reload), so the
+ * three cannot disagree about a file.  A reload puts the new pair in place
+ * only once both loaded: never one new and one old.
+ *
  * Supporters and operators present a credential signed by the
  * organisation.  cred_verify checks the signature before any field is
  * looked at, then the fields and the time; auth_hello then checks the role,
@@ -58,9 +64,14 @@ struct auth {
 	struct conn		*conn;
 };
 
-static EVP_PKEY		*auth_pubkey;
-static uint8_t		 auth_secret[AUTH_SECRET_MAX];
-static size_t		 auth_secret_len;
+/* The keys auth_hello checks with; replaced whole, never in part. */
+struct auth_keys {
+	EVP_PKEY	*pubkey;	/* signing_pubkey, NULL if not set */
+	uint8_t		 secret[AUTH_SECRET_MAX]; /* requester secret */
+	size_t		 secret_len;	/* 0: none loaded (yet) */
+};
+
+static struct auth_keys	*auth_keys;
 
 static void	auth_expiry_arm(struct auth *);
 
@@ -73,13 +84,25 @@ auth_wall(void)
 	return (t < 0 ? 0 : (uint64_t)t);
 }
 
+/* Wipe and free k.  NULL is fine. */
+static void
+auth_keys_free(struct auth_keys *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pubkey);
+	OPENSSL_cleanse(k, sizeof *k);
+	free(k);
+}
+
 /*
- * Read the requester secret from path into auth_secret.  The file must be
- * a regular file of AUTH_SECRET_MIN..AUTH_SECRET_MAX bytes that neither
- * group nor others may read or write.  Returns 0, or -1 with *why set.
+ * Read the requester secret from path into k.  The file must be a regular
+ * file of AUTH_SECRET_MIN..AUTH_SECRET_MAX bytes that neither group nor
+ * others may read or write.  Returns 0, or -1 with *why a new reason that
+ * does not name the file (and never quotes it).
  */
 static int
-auth_secret_load(const char *path, char **why)
+auth_secret_load(const char *path, struct auth_keys *k, char **why)
 {
 	struct stat	 st;
 	ssize_t		 n;
@@ -87,63 +110,132 @@ auth_secret_load(const char *path, char **why)
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		xasprintf(why, "requester_secret_file %s: %s", path,
-		    strerror(errno));
+		*why = xstrdup(strerror(errno));
 		return (-1);
 	}
 	if (fstat(fd, &st) == -1) {
-		xasprintf(why, "requester_secret_file %s: %s", path,
-		    strerror(errno));
+		*why = xstrdup(strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		xasprintf(why, "requester_secret_file %s: not a regular file",
-		    path);
+		*why = xstrdup("not a regular file");
 		goto fail;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		xasprintf(why, "requester_secret_file %s: mode %04o lets group "
-		    "or others at it (chmod 600)", path,
-		    (u_int)(st.st_mode & 07777));
+		xasprintf(why, "mode %04o lets group or others at it "
+		    "(chmod 600)", (u_int)(st.st_mode & 07777));
 		goto fail;
 	}
 	for (;;) {
-		n = read(fd, auth_secret + got, sizeof auth_secret - got);
+		n = read(fd, k->secret + got, sizeof k->secret - got);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			xasprintf(why, "requester_secret_file %s: %s", path,
-			    strerror(errno));
+			*why = xstrdup(strerror(errno));
 			goto fail;
 		}
 		if (n == 0)
 			break;
 		got += (size_t)n;
-		if (got == sizeof auth_secret) {
+		if (got == sizeof k->secret) {
 			/* One more byte would be over the limit. */
 			uint8_t	extra;
 
 			if (read(fd, &extra, 1) != 0) {
-				xasprintf(why, "requester_secret_file %s: over "
-				    "%d bytes", path, AUTH_SECRET_MAX);
+				xasprintf(why, "over %d bytes",
+				    AUTH_SECRET_MAX);
 				goto fail;
 			}
 			break;
 		}
 	}
 	if (got < AUTH_SECRET_MIN) {
-		xasprintf(why, "requester_secret_file %s: %zu bytes, at least "
-		    "%d needed", path, got, AUTH_SECRET_MIN);
+		xasprintf(why, "%zu bytes, at least %d needed", got,
+		    AUTH_SECRET_MIN);
 		goto fail;
 	}
 	close(fd);
-	auth_secret_len = got;
+	k->secret_len = got;
 	return (0);
 
 fail:
 	close(fd);
-	OPENSSL_cleanse(auth_secret, sizeof auth_secret);
+	OPENSSL_cleanse(k->secret, sizeof k->secret);
 	return (-1);
+}
+
+/* Load the signing key from path into k; 0, or -1 with *why a new reason. */
+static int
+auth_pubkey_load(const char *path, struct auth_keys *k, char **why)
+{
+	char		 err[CRED_ERR_MAX];
+	const char	*r = err;
+	size_t		 len = strlen(path);
+
+	if ((k->pubkey = cred_key_load_public(path, err, sizeof err)) != NULL)
+		return (0);
+	/* credential.c starts with the path; our callers name it once. */
+	if (strncmp(err, path, len) == 0 && strncmp(err + len, ": ", 2) == 0)
+		r = err + len + 2;
+	*why = xstrdup(r);
+	return (-1);
+}
+
+/* Return the file the option what (one of auth_keys_load's) names. */
+static const char *
+auth_file(const char *what)
+{
+	if (strcmp(what, "signing_pubkey") == 0)
+		return (conf.signing_pubkey);
+	return (conf.requester_secret_file);
+}
+
+/*
+ * Load the files the configuration names into new keys: signing_pubkey
+ * and requester_secret_file, each only if set (no secret file leaves
+ * secret_len 0).  Returns the keys, or NULL with *what the option whose
+ * file failed and *why a new reason.
+ */
+static struct auth_keys *
+auth_keys_load(const char **what, char **why)
+{
+	struct auth_keys	*k;
+
+	*what = NULL;
+	*why = NULL;
+	k = xcalloc(1, sizeof *k);
+	if (conf.signing_pubkey != NULL &&
+	    auth_pubkey_load(conf.signing_pubkey, k, why) != 0) {
+		*what = "signing_pubkey";
+		auth_keys_free(k);
+		return (NULL);
+	}
+	if (conf.requester_secret_file != NULL &&
+	    auth_secret_load(conf.requester_secret_file, k, why) != 0) {
+		*what = "requester_secret_file";
+		auth_keys_free(k);
+		return (NULL);
+	}
+	return (k);
+}
+
+/*
+ * Load the keys as auth_keys_load, with a failure as one line for start-up
+ * and peerd -t: "option file: reason".  Returns the keys or NULL.
+ */
+static struct auth_keys *
+auth_keys_load_or_say(char **why)
+{
+	struct auth_keys	*k;
+	const char		*what;
+	char			*reason;
+
+	*why = NULL;
+	if ((k = auth_keys_load(&what, &reason)) == NULL) {
+		xasprintf(why, "%s %s: %s", what, auth_file(what), reason);
+		free(reason);
+	}
+	return (k);
 }
 
 /*
@@ -155,41 +247,117 @@ fail:
 int
 auth_init(char **why)
 {
-	char	err[CRED_ERR_MAX];
+	struct auth_keys	*k;
 
-	*why = NULL;
 	auth_shutdown();
-	if (conf.signing_pubkey == NULL)
+	if ((k = auth_keys_load_or_say(why)) == NULL)
+		return (-1);
+	if (k->pubkey == NULL)
 		log_warnx("event=auth_warning reason=no_signing_key "
 		    "msg=\"signing_pubkey is not set: supporters and "
 		    "operators will be refused\"");
-	else if ((auth_pubkey = cred_key_load_public(conf.signing_pubkey,
-	    err, sizeof err)) == NULL) {
-		xasprintf(why, "signing_pubkey %s: %s", conf.signing_pubkey,
-		    err);
-		return (-1);
-	}
-
-	if (conf.requester_secret_file != NULL) {
-		if (auth_secret_load(conf.requester_secret_file, why) != 0) {
-			auth_shutdown();
-			return (-1);
-		}
-	} else {
-		if (RAND_bytes(auth_secret, AUTH_SECRET_GEN) != 1) {
+	if (k->secret_len == 0) {
+		if (RAND_bytes(k->secret, AUTH_SECRET_GEN) != 1) {
 			xasprintf(why, "cannot make a requester secret: "
 			    "RAND_bytes failed");
-			auth_shutdown();
+			auth_keys_free(k);
 			return (-1);
 		}
-		auth_secret_len = AUTH_SECRET_GEN;
+		k->secret_len = AUTH_SECRET_GEN;
 		log_warnx("event=auth_warning reason=no_requester_secret "
 		    "msg=\"requester_secret_file is not set: requester "
 		    "continuity keys will not survive a restart\"");
 	}
+	auth_keys = k;
 	log_info("event=auth_ready signing_key=%s requester_secret=%s",
-	    auth_pubkey != NULL ? "loaded" : "none",
+	    k->pubkey != NULL ? "loaded" : "none",
 	    conf.requester_secret_file != NULL ? "file" : "random");
+	return (0);
+}
+
+/*
+ * For peerd -t: load signing_pubkey and requester_secret_file as auth_init
+ * would, then drop them.  Returns 0, or -1 with *why a new message.
+ */
+int
+auth_check(char **why)
+{
+	struct auth_keys	*k;
+
+	if ((k = auth_keys_load_or_say(why)) == NULL)
+		return (-1);
+	auth_keys_free(k);
+	return (0);
+}
+
+/* Return 1 if a and b (either may be NULL) are the same public key. */
+static int
+auth_pubkey_same(EVP_PKEY *a, EVP_PKEY *b)
+{
+	uint8_t	ra[64], rb[64];
+	size_t	la = sizeof ra, lb = sizeof rb;
+
+	if (a == NULL || b == NULL)
+		return (a == b);
+	if (EVP_PKEY_get_raw_public_key(a, ra, &la) != 1 ||
+	    EVP_PKEY_get_raw_public_key(b, rb, &lb) != 1)
+		return (0);
+	return (la == lb && memcmp(ra, rb, la) == 0);
+}
+
+/*
+ * SIGHUP: load signing_pubkey and requester_secret_file again, both before
+ * either is used, and put them in place together; if either fails, both
+ * old ones stay.  Sessions already admitted are not checked again (their
+ * credential was verified at their Hello); the next Hello is checked with
+ * the new key.  Revocations are by credential id, so they hold whichever
+ * key signed a credential.  A new requester secret makes every requester
+ * key hash to something new: blocks, previous-supporter links and kept
+ * queue places from before no longer match (a connected requester keeps
+ * its hash for that connection).  A secret made at random because no
+ * file is set is kept.  Returns 0, or -1 (logged) if nothing changed
+ * because a file was bad.
+ */
+int
+auth_reload(void)
+{
+	struct auth_keys	*k;
+	const char		*what;
+	char			*why;
+	int			 key_changed, secret_changed;
+
+	if (auth_keys == NULL ||
+	    (conf.signing_pubkey == NULL && conf.requester_secret_file == NULL))
+		return (0);
+	if ((k = auth_keys_load(&what, &why)) == NULL) {
+		log_warnx("event=reload_failed what=%s file=%s reason=\"%s\" "
+		    "action=keeping_old_keys", what, auth_file(what), why);
+		free(why);
+		return (-1);
+	}
+	if (k->secret_len == 0) {
+		memcpy(k->secret, auth_keys->secret, auth_keys->secret_len);
+		k->secret_len = auth_keys->secret_len;
+	}
+	key_changed = !auth_pubkey_same(auth_keys->pubkey, k->pubkey);
+	secret_changed = k->secret_len != auth_keys->secret_len ||
+	    CRYPTO_memcmp(k->secret, auth_keys->secret, k->secret_len) != 0;
+	auth_keys_free(auth_keys);
+	auth_keys = k;
+
+	if (conf.signing_pubkey != NULL)
+		log_info("event=reloaded what=signing_pubkey file=%s "
+		    "changed=%s", conf.signing_pubkey,
+		    key_changed ? "yes" : "no");
+	if (conf.requester_secret_file != NULL && secret_changed)
+		log_warnx("event=reloaded what=requester_secret_file file=%s "
+		    "changed=yes reason=\"requester keys now hash anew: "
+		    "blocks, previous-supporter links and kept queue places "
+		    "made before are forgotten\"",
+		    conf.requester_secret_file);
+	else if (conf.requester_secret_file != NULL)
+		log_info("event=reloaded what=requester_secret_file file=%s "
+		    "changed=no", conf.requester_secret_file);
 	return (0);
 }
 
@@ -197,10 +365,8 @@ auth_init(char **why)
 void
 auth_shutdown(void)
 {
-	EVP_PKEY_free(auth_pubkey);
-	auth_pubkey = NULL;
-	OPENSSL_cleanse(auth_secret, sizeof auth_secret);
-	auth_secret_len = 0;
+	auth_keys_free(auth_keys);
+	auth_keys = NULL;
 }
 
 /*
@@ -216,9 +382,9 @@ auth_requester_hash(const uint8_t *key, size_t len)
 	uint64_t	v = 0;
 	int		i;
 
-	if (auth_secret_len == 0 ||
-	    HMAC(EVP_sha256(), auth_secret, (int)auth_secret_len, key, len,
-	    md, &mdlen) == NULL || mdlen != AUTH_HMAC_LEN)
+	if (auth_keys == NULL || auth_keys->secret_len == 0 ||
+	    HMAC(EVP_sha256(), auth_keys->secret, (int)auth_keys->secret_len,
+	    key, len, md, &mdlen) == NULL || mdlen != AUTH_HMAC_LEN)
 		return (0);
 	for (i = 0; i < 8; i++)
 		v = (v << 8) | md[i];
@@ -319,7 +485,7 @@ auth_credential(struct conn *c, const Hello *h, char *why, size_t len)
 		snprintf(why, len, "requester_key is for requesters only");
 		return (ERR(BAD_MESSAGE));
 	}
-	if (auth_pubkey == NULL) {
+	if (auth_keys == NULL || auth_keys->pubkey == NULL) {
 		snprintf(why, len, "no signing key configured");
 		return (ERR(BAD_CREDENTIAL));
 	}
@@ -328,8 +494,8 @@ auth_credential(struct conn *c, const Hello *h, char *why, size_t len)
 		return (ERR(BAD_CREDENTIAL));
 	}
 	now = auth_wall();
-	st = cred_verify(h->credential.data, h->credential.len, auth_pubkey,
-	    now, &info);
+	st = cred_verify(h->credential.data, h->credential.len,
+	    auth_keys->pubkey, now, &info);
 	if (st != CRED_OK) {
 		snprintf(why, len, "%s", cred_strerror(st));
 		/* The id is trustworthy only when the signature was good. */

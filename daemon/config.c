@@ -117,10 +117,12 @@ static const struct config_option config_options[] = {
 	  config_check_language },
 
 	{ "signing_pubkey", CONF_PATH, 1, PATH_MAX, NULL, &conf.signing_pubkey,
-	  "Ed25519 public key that signs credentials (PEM)", NULL },
+	  "Ed25519 public key that signs credentials (PEM; re-read on "
+	  "SIGHUP)", NULL },
 	{ "requester_secret_file", CONF_PATH, 1, PATH_MAX, NULL,
 	  &conf.requester_secret_file,
-	  "secret for HMACs of requester keys (32+ random bytes)", NULL },
+	  "secret for HMACs of requester keys (32+ random bytes, mode 0600; "
+	  "re-read on SIGHUP)", NULL },
 	{ "grace", CONF_UINT, 0, 3600, "120", &conf.grace,
 	  "seconds a dropped conversation waits for its peer", NULL },
 	{ "offer_timeout", CONF_UINT, 5, 600, "30", &conf.offer_timeout,

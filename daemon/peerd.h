@@ -648,6 +648,8 @@ void		 stats_request(struct conn *, const Envelope *);
 struct cred_info;
 
 int		 auth_init(char **);
+int		 auth_check(char **);
+int		 auth_reload(void);
 void		 auth_shutdown(void);
 ErrorCode	 auth_hello(struct conn *, const Hello *, Role *, char *,
 		     size_t);
@@ -732,6 +734,7 @@ const char	*admin_page_csp(void);
 /* ---- priv.c ---- */
 
 int		 priv_drop(void);
+int		 priv_check(char **);
 
 /* ---- util.c ---- */
 

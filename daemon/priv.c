@@ -6,12 +6,19 @@
  * `user` set, peerd started as root takes that user's supplementary
  * groups, gid and uid (real, effective and saved), then checks it cannot
  * take uid 0 back.  Started as root without `user`, it refuses to run
- * unless `allow_root yes` says so.  Anything read later (the certificate
- * on SIGHUP) must be readable by that user.
+ * unless `allow_root yes` says so.  Anything read later (the certificate,
+ * the signing key and the requester secret on SIGHUP) must be readable by
+ * that user.
+ *
+ * peerd -t looks the user up with the same function (priv_user), so a
+ * user that -t accepts is one start-up accepts; whether peerd is started
+ * as root or as that user is up to the service manager, so -t does not
+ * judge its own uid.
  */
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
@@ -26,6 +33,49 @@ priv_root_allowed(void)
 	return (conf.allow_root != NULL && strcmp(conf.allow_root, "yes") == 0);
 }
 
+/*
+ * Look up conf.user.  Returns its passwd entry, or NULL with *why a new
+ * reason: no such user, or the user is root and allow_root is not yes.
+ */
+static struct passwd *
+priv_user(char **why)
+{
+	struct passwd	*pw;
+
+	errno = 0;
+	if ((pw = getpwnam(conf.user)) == NULL) {
+		xasprintf(why, "no such user%s%s", errno != 0 ? ": " : "",
+		    errno != 0 ? strerror(errno) : "");
+		return (NULL);
+	}
+	if (pw->pw_uid == 0 && !priv_root_allowed()) {
+		xasprintf(why, "user is root: name an unprivileged user, or "
+		    "allow_root yes");
+		return (NULL);
+	}
+	return (pw);
+}
+
+/*
+ * For peerd -t: check that the user option, if set, names a user peerd
+ * may switch to.  Returns 0, or -1 with *why a new "user NAME: reason".
+ */
+int
+priv_check(char **why)
+{
+	char	*reason;
+
+	*why = NULL;
+	if (conf.user == NULL)
+		return (0);
+	if (priv_user(&reason) == NULL) {
+		xasprintf(why, "user %s: %s", conf.user, reason);
+		free(reason);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Become conf.user, or check that staying as we are is allowed; 0 or -1. */
 int
 priv_drop(void)
@@ -33,6 +83,7 @@ priv_drop(void)
 	struct passwd	*pw;
 	uid_t		 ruid, euid, suid;
 	gid_t		 rgid, egid, sgid;
+	char		*why;
 
 	if (conf.user == NULL) {
 		if (geteuid() != 0)
@@ -47,17 +98,10 @@ priv_drop(void)
 		return (0);
 	}
 
-	errno = 0;
-	if ((pw = getpwnam(conf.user)) == NULL) {
-		log_error("event=start_failed user=%s "
-		    "reason=\"no such user%s%s\"", conf.user, errno != 0 ? ": " : "",
-		    errno != 0 ? strerror(errno) : "");
-		return (-1);
-	}
-	if (pw->pw_uid == 0 && !priv_root_allowed()) {
-		log_error("event=start_failed user=%s reason=\"user is root: "
-		    "name an unprivileged user, or allow_root yes\"",
-		    conf.user);
+	if ((pw = priv_user(&why)) == NULL) {
+		log_error("event=start_failed user=%s reason=\"%s\"",
+		    conf.user, why);
+		free(why);
 		return (-1);
 	}
 	if (geteuid() != 0) {

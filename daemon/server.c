@@ -4,7 +4,10 @@
  * Shutdown (SIGTERM, SIGINT): stop accepting, send every client
  * Error{SHUTTING_DOWN, fatal}, wait for their output to flush but no longer
  * than SERVER_STOP_WAIT, then leave the loop.  SIGHUP reloads the TLS
- * certificate.  Signals arrive as events, never in a raw handler.
+ * certificate and key (tls.c), and the signing key and requester secret
+ * (auth.c), each pair whole or not at all; redis.c re-reads the Redis
+ * password on the same signal.  Signals arrive as events, never in a raw
+ * handler.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -120,7 +123,11 @@ server_signal_stop(evutil_socket_t sig, short events, void *arg)
 	server_conn_gone();
 }
 
-/* SIGHUP: reload the certificate. */
+/*
+ * SIGHUP: reload the certificate, then the signing key and requester
+ * secret.  The two reloads are independent: a bad certificate does not
+ * hold back a new signing key, nor the other way round.
+ */
 static void
 server_signal_hup(evutil_socket_t sig, short events, void *arg)
 {
@@ -129,6 +136,7 @@ server_signal_hup(evutil_socket_t sig, short events, void *arg)
 	(void)arg;
 	log_info("event=reload signal=HUP");
 	tls_reload();
+	auth_reload();
 }
 
 /* Create the event base and signal events; then listeners and Redis. */

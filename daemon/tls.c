@@ -1,8 +1,8 @@
 /*
  * tls.c -- the one server TLS context.
  *
- * Built once at start-up and again on SIGHUP (the certificate may have been
- * renewed).  A reload that fails keeps the old context: a broken file on
+ * Built once at start-up (and by peerd -t, with the same code, then
+ * dropped) and again on SIGHUP (the certificate may have been renewed).  A reload that fails keeps the old context: a broken file on
  * disk must not take the service down.  Connections hold a reference to
  * the context they were accepted with, so swapping it is safe.
  */
@@ -12,6 +12,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "peerd.h"
 
@@ -38,13 +39,42 @@ tls_errors(char *buf, size_t len)
 	return (buf);
 }
 
-/* Build a context from conf.tls_cert and conf.tls_key, or NULL. */
+/*
+ * Say why loading a file failed, from the first error OpenSSL queued (the
+ * cause; the rest say where it surfaced): strerror for a system error
+ * (missing, unreadable), else "not a PEM <what> (library: reason)".
+ * Empties the queue.  Returns buf.
+ */
+static char *
+tls_file_error(char *buf, size_t len, const char *what)
+{
+	unsigned long	 e;
+	const char	*lib, *reason;
+
+	e = ERR_peek_error();
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS)
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
+	else if (e != 0 && (lib = ERR_lib_error_string(e)) != NULL &&
+	    (reason = ERR_reason_error_string(e)) != NULL)
+		snprintf(buf, len, "not a PEM %s (%s: %s)", what, lib, reason);
+	else
+		snprintf(buf, len, "not a PEM %s", what);
+	ERR_clear_error();
+	return (buf);
+}
+
+/*
+ * Build a context from conf.tls_cert and conf.tls_key, or NULL with *errp
+ * one line naming the option and its file ("tls_key FILE: why").
+ */
 static SSL_CTX *
 tls_ctx_new(char **errp)
 {
-	SSL_CTX	*ctx;
-	char	 err[512];
-	const char *what;
+	SSL_CTX		*ctx;
+	char		 err[512];
+	const char	*what;
+	unsigned long	 e;
+	int		 mismatch = 0;
 
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
@@ -71,17 +101,33 @@ tls_ctx_new(char **errp)
 #endif
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, conf.tls_cert) != 1) {
-		what = conf.tls_cert;
-		goto fail;
+		xasprintf(errp, "tls_cert %s: %s", conf.tls_cert,
+		    tls_file_error(err, sizeof err, "certificate chain"));
+		SSL_CTX_free(ctx);
+		return (NULL);
 	}
+	/*
+	 * OpenSSL 3 compares a key with the certificate of its type as it
+	 * loads it; a key of another type is caught by the check after.
+	 */
 	if (SSL_CTX_use_PrivateKey_file(ctx, conf.tls_key,
 	    SSL_FILETYPE_PEM) != 1) {
-		what = conf.tls_key;
-		goto fail;
+		e = ERR_peek_error();
+		if (ERR_GET_LIB(e) != ERR_LIB_X509 ||
+		    ERR_GET_REASON(e) != X509_R_KEY_VALUES_MISMATCH) {
+			xasprintf(errp, "tls_key %s: %s", conf.tls_key,
+			    tls_file_error(err, sizeof err, "private key"));
+			SSL_CTX_free(ctx);
+			return (NULL);
+		}
+		mismatch = 1;
 	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		what = "key does not match certificate";
-		goto fail;
+	if (mismatch || SSL_CTX_check_private_key(ctx) != 1) {
+		ERR_clear_error();
+		xasprintf(errp, "tls_key %s: does not match the certificate "
+		    "in tls_cert %s", conf.tls_key, conf.tls_cert);
+		SSL_CTX_free(ctx);
+		return (NULL);
 	}
 	return (ctx);
 

@@ -4,14 +4,20 @@
  * not-yet-valid, forged, missing, wrong-role and revoked ones are refused;
  * a revocation ends a live session within seconds; until peerd has read
  * the revocation list once, supporters are told TRY_LATER; each role may
- * send only its own messages.
+ * send only its own messages; SIGHUP rotates the signing key and the
+ * requester secret (together or not at all) without dropping anyone.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -29,6 +35,7 @@
 						   Redis is not there */
 #define REDIS_UP_MS	(8000 * harness_slow()) /* ms: peerd back on Redis
 						   (its back-off is capped) */
+#define RELOAD_MS	(5000 * harness_slow()) /* ms: SIGHUP to its log line */
 
 static int
 setup(void **state)
@@ -639,6 +646,217 @@ test_cred_session_replaced(void **state)
 	tclient_free(s2);
 }
 
+/*
+ * Put the public half of key in place of the world's signing_pubkey: a
+ * new file renamed over it, as an operator would.  Returns 0 or -1.
+ */
+static int
+install_pubkey(struct world *w, EVP_PKEY *key, const char *name)
+{
+	char	priv[HARNESS_PATH + 16], pub[HARNESS_PATH + 16];
+	char	err[CRED_ERR_MAX];
+
+	snprintf(priv, sizeof priv, "%s/%s.key", w->h->dir, name);
+	snprintf(pub, sizeof pub, "%s/%s.pub", w->h->dir, name);
+	if (cred_key_write(key, priv, pub, err, sizeof err) != 0) {
+		fprintf(stderr, "install_pubkey: %s\n", err);
+		return (-1);
+	}
+	return (rename(pub, w->pub));
+}
+
+/* Overwrite path with len bytes of buf, keeping its mode.  0 or -1. */
+static int
+overwrite(const char *path, const void *buf, size_t len)
+{
+	int	fd, ok;
+
+	if ((fd = open(path, O_WRONLY | O_TRUNC)) == -1)
+		return (-1);
+	ok = write(fd, buf, len) == (ssize_t)len;
+	return (close(fd) == 0 && ok ? 0 : -1);
+}
+
+/*
+ * Send SIGHUP and wait for one more log line holding needle than before.
+ * Returns 0 or -1.
+ */
+static int
+hup_and_wait(struct harness *h, const char *needle)
+{
+	int	before = harness_log_count(h, needle);
+
+	if (harness_peerd_signal(h, SIGHUP) != 0)
+		return (-1);
+	return (log_wait_more(h, needle, before, RELOAD_MS));
+}
+
+/*
+ * The organisation rotates its signing key (key 1, the world's, to key 2,
+ * the "forger"): supporter A, admitted under key 1, stays and is served;
+ * after SIGHUP a key-1 credential is refused BAD_CREDENTIAL and a key-2
+ * one admitted; an id revoked before stays revoked under key 2.  Then the
+ * key file is garbage: SIGHUP is reload_failed and key 2 stays in use.
+ */
+static void
+test_cred_signing_key_rotated(void **state)
+{
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 a, old1, new2, gone2, later2;
+	struct tclient	*sa, *s2, *s3;
+	char		 line[1024];
+
+	assert_int_equal(world_cred(w, &a, "sup-a", NULL, 2, 0), 0);
+	assert_int_equal(world_cred(w, &old1, "sup-old", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &new2, "sup-new", NULL, 1,
+	    PCRED_FORGED), 0);
+	assert_int_equal(world_cred(w, &gone2, "sup-gone", NULL, 1,
+	    PCRED_FORGED), 0);
+	assert_int_equal(world_cred(w, &later2, "sup-later", NULL, 1,
+	    PCRED_FORGED), 0);
+	assert_non_null(sa = people_supporter_available(w, &a));
+	expect_refused(w, ROLE_(SUPPORTER), &new2, ERR_(BAD_CREDENTIAL));
+	assert_int_equal(people_revoke(w, "sup-gone"), 0);
+
+	assert_int_equal(install_pubkey(w, w->forger, "key2"), 0);
+	assert_int_equal(hup_and_wait(h, "event=reloaded what=signing_pubkey"),
+	    0);
+	assert_int_equal(log_lines_with(h, "event=reloaded what=signing_pubkey",
+	    "changed=yes", line, sizeof line), 1);
+	assert_non_null(strstr(line, w->pub));
+
+	expect_refused(w, ROLE_(SUPPORTER), &old1, ERR_(BAD_CREDENTIAL));
+	assert_non_null(s2 = people_supporter_available(w, &new2));
+	expect_refused(w, ROLE_(SUPPORTER), &gone2, ERR_(CREDENTIAL_REVOKED));
+	/* A, admitted under key 1, is still here and still served. */
+	assert_false(tclient_closed(sa));
+	assert_int_equal(people_avail(sa,
+	    PEERD__V1__SUPPORTER_STATUS__ON_BREAK, 1), 0);
+	assert_int_equal(people_avail(sa,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 2), 0);
+
+	/* Garbage in the file: logged, and key 2 stays. */
+	assert_int_equal(overwrite(w->pub, "not a key\n", 10), 0);
+	assert_int_equal(hup_and_wait(h,
+	    "event=reload_failed what=signing_pubkey"), 0);
+	assert_int_equal(log_lines_with(h,
+	    "event=reload_failed what=signing_pubkey", "reason=\"not a PEM "
+	    "public key", line, sizeof line), 1);
+	assert_non_null(strstr(line, "action=keeping_old_keys"));
+	assert_non_null(s3 = people_supporter(w, &later2));
+	expect_refused(w, ROLE_(SUPPORTER), &old1, ERR_(BAD_CREDENTIAL));
+	assert_int_equal(people_avail(sa,
+	    PEERD__V1__SUPPORTER_STATUS__AVAILABLE, 1), 0);
+	assert_int_equal(people_avail(s2,
+	    PEERD__V1__SUPPORTER_STATUS__ON_BREAK, 1), 0);
+	tclient_free(s3);
+	tclient_free(s2);
+	tclient_free(sa);
+}
+
+/*
+ * Queue a requester with key on a new connection.  Returns it, or NULL
+ * after printing why.
+ */
+static struct tclient *
+queued_requester(struct world *w, const uint8_t *key)
+{
+	struct tclient	*r;
+	Envelope	*env;
+	int		 ok;
+
+	if ((r = people_requester(w, key)) == NULL)
+		return (NULL);
+	env = people_request(r, NULL, NULL, NULL, 0);
+	ok = env != NULL && env->body_case == BODY_(QUEUE_UPDATE);
+	if (!ok)
+		fprintf(stderr, "queued_requester: no QueueUpdate\n");
+	frame_free(env);
+	if (!ok) {
+		tclient_free(r);
+		return (NULL);
+	}
+	return (r);
+}
+
+/* Expect old to be told SESSION_REPLACED (its key asked again). */
+static void
+expect_replaced(struct tclient *old)
+{
+	Envelope	*env;
+
+	assert_non_null(env = people_wait(old, "older requester",
+	    BODY_(ERROR), PEOPLE_PUSH_MS));
+	assert_int_equal(env->error->code, ERR_(SESSION_REPLACED));
+	frame_free(env);
+}
+
+/*
+ * A new requester secret on SIGHUP: the same requester_key no longer
+ * hashes to the same person (a second queued connection with it no
+ * longer replaces the first), and the log says what that forgets.  A
+ * secret file gone bad beside a good new signing key: reload_failed, and
+ * neither is taken (key-1 credentials still admitted, the hash unchanged).
+ */
+static void
+test_cred_requester_secret_rotated(void **state)
+{
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 one, two;
+	struct tclient	*r1, *r2, *r3, *r4, *r5, *s;
+	uint8_t		 key[32];
+	char		 line[1024];
+
+	memset(key, 0x5a, sizeof key);
+	assert_non_null(r1 = queued_requester(w, key));
+	assert_non_null(r2 = queued_requester(w, key));
+	expect_replaced(r1);
+
+	assert_int_equal(overwrite(w->secret,
+	    "a-new-requester-secret-of-more-than-32-bytes", 44), 0);
+	assert_int_equal(hup_and_wait(h,
+	    "event=reloaded what=requester_secret_file"), 0);
+	assert_int_equal(log_lines_with(h,
+	    "event=reloaded what=requester_secret_file", "changed=yes", line,
+	    sizeof line), 1);
+	assert_non_null(strstr(line, "blocks, previous-supporter links and "
+	    "kept queue places made before are forgotten"));
+	assert_null(strstr(line, "a-new-requester-secret"));
+	/* Unchanged on the same SIGHUP: the signing key. */
+	assert_int_equal(log_lines_with(h, "event=reloaded what=signing_pubkey",
+	    "changed=no", NULL, 0), 1);
+
+	assert_non_null(r3 = queued_requester(w, key));
+	assert_null(tclient_recv(r2, BODY_(ERROR), PEOPLE_QUIET_MS));
+	assert_false(tclient_closed(r2));
+	assert_non_null(r4 = queued_requester(w, key));
+	expect_replaced(r3);
+
+	/* Key 2 in place but the secret open to others: nothing taken. */
+	assert_int_equal(world_cred(w, &one, "sup-one", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &two, "sup-two", NULL, 1,
+	    PCRED_FORGED), 0);
+	assert_int_equal(install_pubkey(w, w->forger, "key2"), 0);
+	assert_int_equal(chmod(w->secret, 0644), 0);
+	assert_int_equal(hup_and_wait(h,
+	    "event=reload_failed what=requester_secret_file"), 0);
+	assert_int_equal(log_lines_with(h,
+	    "event=reload_failed what=requester_secret_file",
+	    "mode 0644 lets group or others at it", NULL, 0), 1);
+	expect_refused(w, ROLE_(SUPPORTER), &two, ERR_(BAD_CREDENTIAL));
+	assert_non_null(s = people_supporter(w, &one));
+	assert_non_null(r5 = queued_requester(w, key));
+	expect_replaced(r4);
+	tclient_free(s);
+	tclient_free(r5);
+	tclient_free(r4);
+	tclient_free(r3);
+	tclient_free(r2);
+	tclient_free(r1);
+}
+
 int
 main(void)
 {
@@ -681,6 +899,10 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_session_replaced,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_cred_signing_key_rotated,
+		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cred_requester_secret_rotated, setup, world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,10 +1,11 @@
 /*
  * test_priv.c -- peerd drops root after binding: `user` makes it that user
  * (uid, gid and groups, checked in /proc), it keeps serving TLS and HTTP,
- * SIGHUP reloads the certificate once the user can read it (and keeps the
- * old one, logged, while it cannot); started as root with no user it
- * refuses to start unless allow_root yes (the harness's base config sets
- * it; these tests override it).
+ * SIGHUP reloads the certificate, the signing key and the requester
+ * secret once the user can read them (and keeps the old ones, logged,
+ * while it cannot); started as root with no user it refuses to start
+ * unless allow_root yes (the harness's base config sets it; these tests
+ * override it).
  *
  * They need root, as `make test` runs here; as another user they skip.
  */
@@ -133,8 +134,11 @@ test_drop(void **state)
 
 /*
  * SIGHUP after the drop: the key in the root-only test dir cannot be read,
- * so the old certificate stays (logged); once nobody can read them, the
- * reload works.  Either way peerd serves.
+ * so the old certificate stays (logged), and so do the signing key and
+ * requester secret; once nobody can read the certificate and key, their
+ * reload works, while the requester secret, still root's, holds the
+ * signing key back with it (the two go together); once nobody owns the
+ * secret too, both reload.  Throughout, peerd serves.
  */
 static void
 test_hup_after_drop(void **state)
@@ -149,6 +153,10 @@ test_hup_after_drop(void **state)
 	    T_WAIT_MS), 0);
 	assert_true(harness_log_contains(w->h,
 	    "action=keeping_old_certificate"));
+	assert_int_equal(harness_log_wait(w->h, "event=reload_failed "
+	    "what=signing_pubkey", T_WAIT_MS), 0);
+	assert_true(harness_log_contains(w->h, "reason=\"Permission denied\" "
+	    "action=keeping_old_keys"));
 	assert_serves(w);
 
 	assert_int_equal(chmod(w->h->dir, 0711), 0);
@@ -157,6 +165,18 @@ test_hup_after_drop(void **state)
 	assert_int_equal(harness_peerd_signal(w->h, SIGHUP), 0);
 	assert_int_equal(harness_log_wait(w->h, "event=tls_reloaded",
 	    T_WAIT_MS), 0);
+	assert_int_equal(harness_log_wait(w->h, "event=reload_failed "
+	    "what=requester_secret_file", T_WAIT_MS), 0);
+	assert_false(harness_log_contains(w->h, "event=reloaded "
+	    "what=signing_pubkey"));
+	assert_serves(w);
+
+	assert_int_equal(chown(w->secret, pw->pw_uid, pw->pw_gid), 0);
+	assert_int_equal(harness_peerd_signal(w->h, SIGHUP), 0);
+	assert_int_equal(harness_log_wait(w->h, "event=reloaded "
+	    "what=requester_secret_file", T_WAIT_MS), 0);
+	assert_true(harness_log_contains(w->h, "event=reloaded "
+	    "what=signing_pubkey"));
 	assert_serves(w);
 }
 

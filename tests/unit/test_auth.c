@@ -1,7 +1,9 @@
 /*
  * test_auth.c -- daemon/auth.c: the requester continuity key (a keyed
  * hash of Hello.requester_key) and credential checks at Hello, with a real
- * Ed25519 key pair made here.
+ * Ed25519 key pair made here; the signing key and requester secret
+ * reloaded whole or not at all (SIGHUP), and checked without being kept
+ * (peerd -t).
  */
 #include <sys/stat.h>
 
@@ -596,6 +598,169 @@ test_cred_no_key(void **state)
 	}
 }
 
+/* Write key's public half to pubpath through a new file and rename(2). */
+static void
+install_pubkey(EVP_PKEY *key)
+{
+	char	priv[PATH_MAX + 32], pub[PATH_MAX + 32], err[CRED_ERR_MAX];
+
+	snprintf(priv, sizeof priv, "%s/next.key", tmpdir);
+	snprintf(pub, sizeof pub, "%s/next.pub", tmpdir);
+	unlink(priv);
+	unlink(pub);
+	if (cred_key_write(key, priv, pub, err, sizeof err) != 0)
+		fail_msg("cred_key_write: %s", err);
+	assert_int_equal(rename(pub, pubpath), 0);
+}
+
+/* Return the code auth_hello gives a supporter credential for id by key. */
+static ErrorCode
+supporter_code(const char *id, EVP_PKEY *key)
+{
+	struct cred_info	info;
+	struct conn		c;
+	uint8_t			buf[CRED_MAX];
+	size_t			n;
+	Role			role = ROLE_NONE;
+	char			why[256];
+	ErrorCode		code;
+
+	memset(&c, 0, sizeof c);
+	info_supporter(&info, id);
+	n = sign(&info, key, buf, sizeof buf);
+	code = hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role, why,
+	    sizeof why);
+	auth_free(&c);
+	return (code);
+}
+
+/*
+ * auth_reload: a new key and a new secret are taken together; a key file
+ * gone bad, or a secret file gone bad beside a good new key, changes
+ * neither (never one new and one old); revocations hold across keys.
+ */
+static void
+test_reload(void **state)
+{
+	uint8_t		 s1[32], s2[40], key[32];
+	uint64_t	 h1, h2;
+	char		 secret[PATH_MAX + 32], text[3 * PATH_MAX];
+
+	(void)state;
+	memset(s1, 0x11, sizeof s1);
+	memset(s2, 0x22, sizeof s2);
+	memset(key, 'k', sizeof key);
+	install_pubkey(signkey);
+	configure_ok(conf_with_secret(s1, sizeof s1));
+	snprintf(secret, sizeof secret, "%s/secret", tmpdir);
+	h1 = requester_key(key);
+	assert_int_equal(supporter_code("s1", signkey), 0);
+	assert_int_equal(supporter_code("s1", otherkey), ERR(BAD_CREDENTIAL));
+
+	/* Unchanged files: a no-op. */
+	assert_int_equal(auth_reload(), 0);
+	assert_true(requester_key(key) == h1);
+	assert_int_equal(supporter_code("s1", signkey), 0);
+
+	/* Rotated: the new key and the new secret, both. */
+	revoke_add("struck-off");
+	install_pubkey(otherkey);
+	write_file("secret", s2, sizeof s2, 0600);
+	assert_int_equal(auth_reload(), 0);
+	assert_int_equal(supporter_code("s1", signkey), ERR(BAD_CREDENTIAL));
+	assert_int_equal(supporter_code("s1", otherkey), 0);
+	assert_int_equal(supporter_code("struck-off", otherkey),
+	    ERR(CREDENTIAL_REVOKED));
+	h2 = requester_key(key);
+	assert_true(h2 != 0 && h2 != h1);
+
+	/* A key file gone bad: both old ones stay. */
+	write_file("sign.pub", "not a key\n", 10, 0644);
+	write_file("secret", s1, sizeof s1, 0600);
+	assert_int_equal(auth_reload(), -1);
+	assert_int_equal(supporter_code("s1", otherkey), 0);
+	assert_true(requester_key(key) == h2);
+
+	/* A good new key beside a bad secret: the key is not taken alone. */
+	install_pubkey(signkey);
+	assert_int_equal(chmod(secret, 0644), 0);
+	assert_int_equal(auth_reload(), -1);
+	assert_int_equal(supporter_code("s1", signkey), ERR(BAD_CREDENTIAL));
+	assert_int_equal(supporter_code("s1", otherkey), 0);
+	assert_true(requester_key(key) == h2);
+
+	/* Both good again: taken. */
+	assert_int_equal(chmod(secret, 0600), 0);
+	assert_int_equal(auth_reload(), 0);
+	assert_int_equal(supporter_code("s1", signkey), 0);
+	assert_true(requester_key(key) == h1);
+	revoke_stop();
+
+	/* No secret file: the random secret survives a reload. */
+	snprintf(text, sizeof text, "signing_pubkey %s\n", pubpath);
+	configure_ok(text);
+	h1 = requester_key(key);
+	assert_int_equal(auth_reload(), 0);
+	assert_true(requester_key(key) == h1);
+}
+
+/*
+ * auth_check (peerd -t) loads the configured files as auth_init does, with
+ * the same one-line errors naming option and file, and keeps nothing.
+ */
+static void
+test_check(void **state)
+{
+	uint8_t		 s1[32], key[32];
+	uint64_t	 h;
+	char		 text[3 * PATH_MAX], *why = NULL, *err = NULL;
+	char		 name[PATH_MAX + 16];
+	const char	*path;
+
+	(void)state;
+	memset(s1, 0x33, sizeof s1);
+	memset(key, 'k', sizeof key);
+	install_pubkey(signkey);
+	configure_ok(conf_with_secret(s1, sizeof s1));
+	h = requester_key(key);
+	assert_int_equal(auth_check(&why), 0);
+	assert_null(why);
+
+	/* Each bad file: the same line from auth_check and auth_init. */
+	path = write_file("short", "0123456789012345678901234567890", 31,
+	    0600);
+	snprintf(text, sizeof text, "requester_secret_file %s\n", path);
+	snprintf(name, sizeof name, "%s/peerd.conf", tmpdir);
+	if (config_load_buffer(name, text, strlen(text), &err) != 0)
+		fail_msg("config: %s", err);
+	assert_int_equal(auth_check(&why), -1);
+	assert_non_null(strstr(why, "requester_secret_file "));
+	assert_non_null(strstr(why, "/short: 31 bytes, at least 32 needed"));
+	assert_null(strstr(why, "0123456789"));
+	/* What peerd uses is untouched by a check. */
+	assert_true(requester_key(key) == h);
+	assert_int_equal(auth_init(&err), -1);
+	assert_string_equal(why, err);
+	free(why);
+	free(err);
+	why = err = NULL;
+
+	write_file("notakey.pub", "-----BEGIN PUBLIC KEY-----\n", 27, 0644);
+	snprintf(text, sizeof text, "signing_pubkey %s/notakey.pub\n", tmpdir);
+	if (config_load_buffer(name, text, strlen(text), &err) != 0)
+		fail_msg("config: %s", err);
+	assert_int_equal(auth_check(&why), -1);
+	/* The file is named once, after the option. */
+	snprintf(text, sizeof text, "signing_pubkey %s/notakey.pub: not a "
+	    "PEM public key", tmpdir);
+	if (strncmp(why, text, strlen(text)) != 0)
+		fail_msg("\"%s\" does not start \"%s\"", why, text);
+	assert_int_equal(auth_init(&err), -1);
+	assert_string_equal(why, err);
+	free(why);
+	free(err);
+}
+
 int
 main(void)
 {
@@ -609,6 +774,8 @@ main(void)
 		cmocka_unit_test(test_cred_revoked),
 		cmocka_unit_test(test_cred_no_key),
 		cmocka_unit_test(test_revoke_bounds),
+		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_check),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));
