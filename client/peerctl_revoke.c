@@ -6,6 +6,15 @@
  * peerd ends that person's session at once.  hiredis's synchronous API is
  * enough for one short exchange; every step has a timeout.
  *
+ * revoke also sets the marker CRED_REDIS_REVOKED_EPOCH if it is missing
+ * (SETNX, a random value), so the set and its marker exist together even
+ * before a peerd has run; peerd takes a set read without the marker it
+ * knows for one Redis lost, and writes its copy back.  peerd sets the
+ * marker itself too, so a refused SETNX (a Redis ACL written before the
+ * marker existed) is only noted.  unrevoke warns when the marker is
+ * missing: Redis has lost the list, and running peerd nodes are about to
+ * write back what they hold, this id perhaps among it.
+ *
  * A Redis that wants a password gets it from the environment, never from
  * the command line (where ps would show it): PEERCTL_REDIS_PASSWORD, and
  * PEERCTL_REDIS_USER for an ACL user, as peerd's redis_password and
@@ -19,6 +28,7 @@
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/rand.h>
 
 #include "credential.h"
 #include "peerctl.h"
@@ -27,6 +37,7 @@
 #define PEERCTL_REDIS_TIMEOUT	3		/* seconds, connect and reply */
 #define PEERCTL_REDIS_PASSENV	"PEERCTL_REDIS_PASSWORD" /* AUTH, if set */
 #define PEERCTL_REDIS_USERENV	"PEERCTL_REDIS_USER"	/* ACL user, with it */
+#define PEERCTL_EPOCH_BYTES	16	/* random bytes of a new marker */
 
 /* Where Redis is: a unix socket path, or a host and port. */
 struct peerctl_revoke_addr {
@@ -246,6 +257,53 @@ peerctl_revoke_int(const struct peerctl_cmd *cmd, redisContext *c,
 	return (v);
 }
 
+/*
+ * Set the marker if it is missing (a fresh random value, in hex).
+ * Returns 0, or -1 after a message: not fatal, peerd sets it too.
+ */
+static int
+peerctl_revoke_marker(const struct peerctl_cmd *cmd, redisContext *c)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	uint8_t			 rnd[PEERCTL_EPOCH_BYTES];
+	char			 epoch[PEERCTL_EPOCH_BYTES * 2 + 1];
+	size_t			 i;
+
+	if (RAND_bytes(rnd, sizeof rnd) != 1) {
+		peerctl_warnx(cmd, "no random bytes for %s",
+		    CRED_REDIS_REVOKED_EPOCH);
+		return (-1);
+	}
+	for (i = 0; i < sizeof rnd; i++) {
+		epoch[2 * i] = hex[rnd[i] >> 4];
+		epoch[2 * i + 1] = hex[rnd[i] & 0xf];
+	}
+	epoch[sizeof epoch - 1] = '\0';
+	if (peerctl_revoke_int(cmd, c, "SETNX", "SETNX %s %s",
+	    CRED_REDIS_REVOKED_EPOCH, epoch) == -1)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Return 1 if the marker exists, 0 if not, -1 if Redis would not say
+ * (an ACL without it: nothing to warn about then).
+ */
+static int
+peerctl_revoke_has_marker(redisContext *c)
+{
+	redisReply	*r;
+	int		 v = -1;
+
+	if ((r = redisCommand(c, "EXISTS %s", CRED_REDIS_REVOKED_EPOCH)) ==
+	    NULL)
+		return (-1);
+	if (r->type == REDIS_REPLY_INTEGER)
+		v = r->integer != 0;
+	freeReplyObject(r);
+	return (v);
+}
+
 static int
 peerctl_revoke(const struct peerctl_cmd *cmd, int argc, char **argv)
 {
@@ -266,6 +324,9 @@ peerctl_revoke(const struct peerctl_cmd *cmd, int argc, char **argv)
 		redisFree(c);
 		return (PEERCTL_EXIT_ERROR);
 	}
+	if (peerctl_revoke_marker(cmd, c) == -1)
+		peerctl_warnx(cmd, "%s is revoked; peerd sets %s itself",
+		    id, CRED_REDIS_REVOKED_EPOCH);
 	/* Publish even if it was there already: it ends stray sessions. */
 	heard = peerctl_revoke_int(cmd, c, "PUBLISH", "PUBLISH %s %s",
 	    CRED_REDIS_REVOCATIONS, id);
@@ -291,7 +352,7 @@ peerctl_revoke_undo(const struct peerctl_cmd *cmd, int argc, char **argv)
 	struct peerctl_revoke_addr	 addr;
 	const char			*id;
 	long long			 removed;
-	int				 rc;
+	int				 rc, marker;
 
 	if ((rc = peerctl_revoke_args(cmd, argc, argv, &id, &addr)) != 0)
 		return (rc == -1 ? PEERCTL_EXIT_OK : rc);
@@ -299,10 +360,18 @@ peerctl_revoke_undo(const struct peerctl_cmd *cmd, int argc, char **argv)
 		return (PEERCTL_EXIT_ERROR);
 	removed = peerctl_revoke_int(cmd, c, "SREM", "SREM %s %s",
 	    CRED_REDIS_REVOKED, id);
+	marker = removed != -1 ? peerctl_revoke_has_marker(c) : -1;
 	redisFree(c);
 	if (removed == -1)
 		return (PEERCTL_EXIT_ERROR);
 	printf("%s %s\n", id, removed ? "is no longer revoked" :
 	    "was not revoked");
+	if (marker == 0)
+		peerctl_warnx(cmd, "%s is missing: Redis may have lost the "
+		    "revocation list, and running peerd nodes write back the "
+		    "ids they hold, %s perhaps among them; check with "
+		    "SISMEMBER %s %s in a few seconds and unrevoke again if "
+		    "need be", CRED_REDIS_REVOKED_EPOCH, id, CRED_REDIS_REVOKED,
+		    id);
 	return (PEERCTL_EXIT_OK);
 }

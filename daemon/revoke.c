@@ -8,7 +8,8 @@
  *
  *   - SMEMBERS peerd:revoked when Redis comes up and every
  *     REVOKE_REFRESH_EVERY seconds replaces the copy (unrevoke shows up
- *     here); this alone bounds the time to end a live session;
+ *     here; but see the marker below); this alone bounds the time to end
+ *     a live session;
  *   - in between, SCARD every REVOKE_POLL_MS (O(1) for Redis) reads the
  *     set again as soon as its size changes, so an id added without a
  *     PUBLISH is refused at Hello a fraction of a second later;
@@ -20,7 +21,36 @@
  * While Redis is away the last copy is kept.  Everything Redis says is
  * untrusted: replies are type-checked and the copy is bounded (REVOKE_MAX
  * ids, each a valid credential id of at most CRED_ID_MAX bytes); what is
- * beyond is ignored and logged once.
+ * beyond is ignored and logged once.  A read that fails (the key has
+ * another type, an ACL refuses SMEMBERS) keeps the copy and is logged
+ * at most once every REVOKE_FAIL_LOG_EVERY seconds.
+ *
+ * A set Redis lost is not an empty set.  Redis here keeps nothing on
+ * disk (deploy/redis-presence.conf), so a restart, a FLUSHALL or a
+ * fail-over to an empty replica would read as "nobody is revoked" and
+ * let every revoked supporter back in.  The marker
+ * CRED_REDIS_REVOKED_EPOCH, a random value set once (SETNX, by peerctl
+ * revoke or by peerd) and never changed, lives and dies with the set, so
+ * each read takes both in one MULTI/EXEC:
+ *
+ *   - marker == the one our copy was read under (revoke_epoch): the set
+ *     is the truth and replaces the copy, removals included (peerctl
+ *     unrevoke's SREM, a DEL of the set: deliberate, the marker stays);
+ *   - anything else (marker missing, another value, or none seen yet
+ *     since start): the set may have lost ids.  The copy becomes the set
+ *     plus every id we held, and if that added any, or the marker is
+ *     missing (or not one we could follow), one MULTI writes them all
+ *     back (SADD), sets a fresh marker (SETNX; SET over an unusable one)
+ *     and reads the marker we then follow (GET).  Every node with
+ *     a copy does the same, so the fleet's union is restored; a node
+ *     that finds a marker another node set merges its ids the same way
+ *     before following it.  Restored ids are logged as
+ *     event=revocations_restored at warning level.
+ *
+ * At start the copy is empty, so a first read restores nothing, whatever
+ * the marker; with none there peerd sets it.  The cost of failing closed:
+ * an id unrevoked while some node was cut off from Redis across a loss
+ * of the set comes back from that node's copy (unrevoke it again).
  *
  * Fail closed at start: until one SMEMBERS answer has been applied since
  * revoke_start, the copy may lack ids that Redis holds, so revoke_known()
@@ -52,6 +82,12 @@
 				 REVOKE_POLL_MS)
 #define REVOKE_RECENT		64	/* ids heard on the channel, kept
 					   across one refresh */
+#define REVOKE_EPOCH_BYTES	16	/* random bytes of a marker we set
+					   (32 hex characters) */
+#define REVOKE_EPOCH_MAX	64	/* bytes of a marker we follow; a
+					   longer one is replaced */
+#define REVOKE_FAIL_LOG_EVERY	60	/* seconds between warnings of a
+					   read that keeps failing */
 
 /* An open-addressed hash set of ids (linear probing, no deletion). */
 struct revoke_set {
@@ -70,7 +106,6 @@ static struct revoke_set	 revoke_set;
 static uint64_t			 revoke_seed;	/* against chosen collisions */
 static int			 revoke_full_logged;
 static int			 revoke_bad_logged;
-static int			 revoke_type_logged;
 static struct revoke_recent	 revoke_recent[REVOKE_RECENT];
 static u_int			 revoke_nrecent;	/* next slot, mod */
 static struct event		*revoke_timer;
@@ -88,6 +123,14 @@ static time_t			 revoke_sub_since;	/* connect started */
 static int			 revoke_running;
 static int			 revoke_known_now;	/* one SMEMBERS applied
 							   since revoke_start */
+static char			 revoke_epoch[REVOKE_EPOCH_MAX + 1]; /* the
+					   marker the copy was read under,
+					   "" until one is followed */
+static int			 revoke_healing;	/* write-back sent */
+static size_t			 revoke_heal_added;	/* ids it restores */
+static int			 revoke_failing;	/* reads fail */
+static time_t			 revoke_fail_logged;	/* monotonic s of the
+							   last warning, or 0 */
 
 static void	revoke_sub_close(void);
 
@@ -274,53 +317,105 @@ revoke_now_known(void)
 	log_info("event=revocations_known count=%zu", revoke_set.n);
 }
 
-/* The answer to SMEMBERS peerd:revoked: replace the mirror. */
-static void
-revoke_refresh_cb(redisAsyncContext *ac, void *r, void *arg)
+/*
+ * Return 1 if a warning that Redis refused a read or a write is due: the
+ * first, then at most one every REVOKE_FAIL_LOG_EVERY seconds while it
+ * goes on, so the log shows a failure that lasts without filling up.
+ */
+static int
+revoke_warn_due(void)
 {
-	redisReply		*reply = r;
-	struct revoke_set	 next;
-	char			 id[CRED_ID_MAX + 1];
-	size_t			 i, n, before;
-	u_int			 bad = 0, full = 0;
+	time_t	now = util_now();
 
-	(void)ac;
-	(void)arg;
-	revoke_refreshing = 0;
-	if (reply == NULL || !revoke_running)
-		return;			/* link lost: keep what we have */
-	if (reply->type != REDIS_REPLY_ARRAY) {
-		if (!revoke_type_logged)
-			log_warnx("event=revoke_refresh_failed key=%s "
-			    "reason=\"reply type %d, keeping the last copy\"",
-			    CRED_REDIS_REVOKED, reply->type);
-		revoke_type_logged = 1;
-		return;
-	}
-	revoke_type_logged = 0;
-	revoke_last_card = (long long)reply->elements;
-	if (revoke_same(reply)) {
-		revoke_now_known();
-		return;
-	}
+	if (revoke_fail_logged != 0 &&
+	    now - revoke_fail_logged < REVOKE_FAIL_LOG_EVERY)
+		return (0);
+	revoke_fail_logged = now != 0 ? now : 1;
+	return (1);
+}
 
-	memset(&next, 0, sizeof next);
-	n = reply->elements;
-	for (i = 0; i < n; i++) {
-		if (revoke_reply_id(reply->element[i], id) != 0) {
+/* Describe a reply that is not what was asked for, for a log value. */
+static const char *
+revoke_describe(const redisReply *r, char *buf, size_t len)
+{
+	if (r->type == REDIS_REPLY_ERROR && r->str != NULL)
+		return (log_escape(buf, len, r->str, r->len));
+	snprintf(buf, len, "reply type %d", r->type);
+	return (buf);
+}
+
+/* A read of the set failed (reply r): keep the copy, and say so. */
+static void
+revoke_read_failed(const redisReply *r)
+{
+	char	why[LOG_ESCAPE_MAX * 4 + 1];
+
+	revoke_failing = 1;
+	if (revoke_warn_due())
+		log_warnx("event=revoke_refresh_failed key=%s known=%d "
+		    "reason=\"%s, keeping the last copy\"", CRED_REDIS_REVOKED,
+		    revoke_known_now, revoke_describe(r, why, sizeof why));
+}
+
+/* What a read found of the marker, against the one we follow. */
+enum revoke_marker {
+	REVOKE_M_SAME,		/* revoke_epoch: the set is the truth */
+	REVOKE_M_OTHER,		/* another value, one we may follow */
+	REVOKE_M_MISSING,	/* no such key: the set was lost, or new */
+	REVOKE_M_BAD		/* another type or length: to be replaced */
+};
+
+/* Classify the GET of the marker. */
+static enum revoke_marker
+revoke_marker(const redisReply *m)
+{
+	if (m->type == REDIS_REPLY_NIL)
+		return (REVOKE_M_MISSING);
+	if (m->type != REDIS_REPLY_STRING || m->str == NULL || m->len == 0 ||
+	    m->len > REVOKE_EPOCH_MAX)
+		return (REVOKE_M_BAD);
+	if (revoke_epoch[0] != '\0' && m->len == strlen(revoke_epoch) &&
+	    memcmp(m->str, revoke_epoch, m->len) == 0)
+		return (REVOKE_M_SAME);
+	return (REVOKE_M_OTHER);
+}
+
+/* Follow marker m (a string of 1..REVOKE_EPOCH_MAX bytes) from now on. */
+static void
+revoke_epoch_set(const redisReply *m)
+{
+	memcpy(revoke_epoch, m->str, m->len);
+	revoke_epoch[m->len] = '\0';
+}
+
+/*
+ * Fill next (empty) with the valid ids of an SMEMBERS answer and the ids
+ * heard on the channel since it was asked for (kept so an older answer
+ * does not undo them).  Ids that are not ids, and a full set, are logged
+ * once.
+ */
+static void
+revoke_read_ids(struct revoke_set *next, const redisReply *members)
+{
+	char	id[CRED_ID_MAX + 1];
+	size_t	i;
+	u_int	bad = 0, full = 0;
+
+	memset(next, 0, sizeof *next);
+	for (i = 0; i < members->elements; i++) {
+		if (revoke_reply_id(members->element[i], id) != 0) {
 			bad++;
 			continue;
 		}
-		if (revoke_set_add(&next, id) < 0) {
+		if (revoke_set_add(next, id) < 0) {
 			full = 1;
 			break;
 		}
 	}
-	/* Ids heard on the channel after this SMEMBERS was sent. */
 	for (i = 0; i < REVOKE_RECENT; i++) {
 		if (revoke_recent[i].id[0] != '\0' &&
 		    revoke_recent[i].when >= revoke_refresh_sent &&
-		    revoke_set_add(&next, revoke_recent[i].id) < 0)
+		    revoke_set_add(next, revoke_recent[i].id) < 0)
 			full = 1;
 	}
 	if (full)
@@ -331,23 +426,212 @@ revoke_refresh_cb(redisAsyncContext *ac, void *r, void *arg)
 		log_warnx("event=revoke_bad_ids count=%u reason=\"not "
 		    "credential ids, ignored\"", bad);
 	revoke_bad_logged = (bad != 0);
+}
 
-	before = revoke_set.n;
+/* Make next the copy, and end live sessions it revokes. */
+static void
+revoke_replace(struct revoke_set *next)
+{
+	size_t	before = revoke_set.n;
+
 	revoke_set_clear(&revoke_set);
-	revoke_set = next;
+	revoke_set = *next;
 	log_info("event=revocations count=%zu was=%zu", revoke_set.n, before);
 	revoke_now_known();
 	revoke_sweep();
 }
 
-/* Ask Redis for the whole set (unless a read is in flight or it is down). */
+/* The set was read under our marker: it replaces the copy. */
+static void
+revoke_follow(const redisReply *members)
+{
+	struct revoke_set	next;
+
+	if (revoke_same(members)) {
+		revoke_now_known();
+		return;
+	}
+	revoke_read_ids(&next, members);
+	revoke_replace(&next);
+}
+
+/* The answer to the write-back: follow the marker it read. */
+static void
+revoke_heal_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r, *e = r;
+	char		 why[LOG_ESCAPE_MAX * 4 + 1];
+	size_t		 i;
+
+	(void)ac;
+	(void)arg;
+	revoke_healing = 0;
+	if (reply == NULL || !revoke_running)
+		return;		/* link lost: read again later */
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
+		for (i = 0; i < reply->elements; i++) {
+			if ((e = reply->element[i])->type ==
+			    REDIS_REPLY_ERROR)
+				break;
+		}
+		/* All done: e is the GET of the marker. */
+		if (i == reply->elements &&
+		    revoke_marker(e) != REVOKE_M_MISSING &&
+		    revoke_marker(e) != REVOKE_M_BAD) {
+			revoke_epoch_set(e);
+			if (revoke_heal_added > 0)
+				log_warnx("event=revocations_restored "
+				    "count=%zu reason=\"revocation set lost "
+				    "in Redis\"", revoke_heal_added);
+			else
+				log_info("event=revocations_marker_set "
+				    "key=%s", CRED_REDIS_REVOKED_EPOCH);
+			return;
+		}
+	}
+	/* revoke_epoch is unchanged, so the next read tries again. */
+	if (revoke_warn_due())
+		log_warnx("event=revoke_restore_failed key=%s count=%zu "
+		    "reason=\"%s, keeping the last copy\"", CRED_REDIS_REVOKED,
+		    revoke_heal_added, revoke_describe(e, why, sizeof why));
+}
+
+/*
+ * In one transaction: add every id of the copy to the set, set the
+ * marker (a fresh random value; only if there is none, unless replace)
+ * and read the marker to follow.  Whoever then reads the set under that
+ * marker finds every id this node holds.  added is how many of them
+ * Redis had lost, for the log.
+ */
+static void
+revoke_heal(size_t added, int replace)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const char		**argv;
+	uint8_t			  rnd[REVOKE_EPOCH_BYTES];
+	char			  epoch[REVOKE_EPOCH_BYTES * 2 + 1];
+	size_t			  i, n = 0;
+	int			  ok = 1;
+
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		fatalx("event=revoke_failed reason=\"no random bytes\"");
+	for (i = 0; i < sizeof rnd; i++) {
+		epoch[2 * i] = hex[rnd[i] >> 4];
+		epoch[2 * i + 1] = hex[rnd[i] & 0xf];
+	}
+	epoch[sizeof epoch - 1] = '\0';
+
+	if (redis_command(NULL, NULL, "MULTI") != 0)
+		return;
+	if (revoke_set.n > 0) {
+		argv = xcalloc(revoke_set.n + 2, sizeof *argv);
+		argv[n++] = "SADD";
+		argv[n++] = CRED_REDIS_REVOKED;
+		for (i = 0; i < revoke_set.cap; i++) {
+			if (revoke_set.slot[i] != NULL)
+				argv[n++] = revoke_set.slot[i];
+		}
+		ok = redis_command_argv(NULL, NULL, (int)n, argv, NULL) == 0;
+		free(argv);
+	}
+	ok = ok && redis_command(NULL, NULL, replace ? "SET %s %s" :
+	    "SETNX %s %s", CRED_REDIS_REVOKED_EPOCH, epoch) == 0 &&
+	    redis_command(NULL, NULL, "GET %s", CRED_REDIS_REVOKED_EPOCH) == 0;
+	/* A marker set without the ids would bless the set as it is. */
+	if (!ok) {
+		(void)redis_command(NULL, NULL, "DISCARD");
+		return;
+	}
+	if (redis_command(revoke_heal_cb, NULL, "EXEC") == 0) {
+		revoke_healing = 1;
+		revoke_heal_added = added;
+	}
+}
+
+/*
+ * The set was read under another marker than ours, or none: Redis may
+ * have lost ids we hold.  The copy becomes the set plus all we held (a
+ * loss is never taken for a removal); unless nothing was missing and
+ * there is a marker to follow, write it all back.
+ */
+static void
+revoke_reconcile(const redisReply *members, const redisReply *marker)
+{
+	struct revoke_set	next;
+	enum revoke_marker	m = revoke_marker(marker);
+	size_t			i, added = 0;
+
+	revoke_read_ids(&next, members);
+	for (i = 0; i < revoke_set.cap; i++) {
+		if (revoke_set.slot[i] == NULL)
+			continue;
+		switch (revoke_set_add(&next, revoke_set.slot[i])) {
+		case 1:
+			added++;
+			break;
+		case -1:
+			revoke_log_full();
+			break;
+		}
+	}
+	revoke_replace(&next);
+	if (m == REVOKE_M_OTHER && added == 0) {
+		/* A first read, or another node has restored the set. */
+		revoke_epoch_set(marker);
+		return;
+	}
+	revoke_heal(added, m == REVOKE_M_BAD);
+}
+
+/*
+ * The answer to MULTI, SMEMBERS peerd:revoked, GET its marker, EXEC (one
+ * moment's set and marker): follow the set if it is the one the copy
+ * came from, else reconcile.
+ */
+static void
+revoke_refresh_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+
+	(void)ac;
+	(void)arg;
+	revoke_refreshing = 0;
+	if (reply == NULL || !revoke_running)
+		return;			/* link lost: keep what we have */
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+		revoke_read_failed(reply);
+		return;
+	}
+	if (reply->element[0]->type != REDIS_REPLY_ARRAY) {
+		revoke_read_failed(reply->element[0]);	/* WRONGTYPE */
+		return;
+	}
+	if (revoke_failing) {
+		revoke_failing = 0;
+		log_info("event=revoke_refresh_ok key=%s", CRED_REDIS_REVOKED);
+	}
+	revoke_last_card = (long long)reply->element[0]->elements;
+	if (revoke_marker(reply->element[1]) == REVOKE_M_SAME)
+		revoke_follow(reply->element[0]);
+	else
+		revoke_reconcile(reply->element[0], reply->element[1]);
+}
+
+/*
+ * Read the set and its marker (unless a read or a write-back is in
+ * flight, or Redis is down).  MULTI makes them one moment's: a flush
+ * between the two would otherwise pair a lost set with the old marker.
+ */
 static void
 revoke_refresh(void)
 {
-	if (revoke_refreshing)
+	if (revoke_refreshing || revoke_healing)
 		return;
-	if (redis_command(revoke_refresh_cb, NULL, "SMEMBERS %s",
-	    CRED_REDIS_REVOKED) == 0) {
+	if (redis_command(NULL, NULL, "MULTI") != 0)
+		return;
+	(void)redis_command(NULL, NULL, "SMEMBERS %s", CRED_REDIS_REVOKED);
+	(void)redis_command(NULL, NULL, "GET %s", CRED_REDIS_REVOKED_EPOCH);
+	if (redis_command(revoke_refresh_cb, NULL, "EXEC") == 0) {
 		revoke_refreshing = 1;
 		revoke_refresh_sent = util_now();
 	}
@@ -537,7 +821,7 @@ revoke_tick(evutil_socket_t fd, short events, void *arg)
 	if (!redis_is_up())
 		return;
 	if (++revoke_ticks % REVOKE_POLLS_PER_REFRESH != 0) {
-		if (!revoke_polling && !revoke_refreshing &&
+		if (!revoke_polling && !revoke_refreshing && !revoke_healing &&
 		    redis_command(revoke_poll_cb, NULL, "SCARD %s",
 		    CRED_REDIS_REVOKED) == 0)
 			revoke_polling = 1;
@@ -560,6 +844,7 @@ revoke_redis_change(int up)
 	if (up) {
 		revoke_refreshing = 0;	/* a read in flight died with the link */
 		revoke_polling = 0;
+		revoke_healing = 0;
 		revoke_refresh();
 		if (revoke_sub == NULL)
 			revoke_sub_open();
@@ -599,7 +884,10 @@ revoke_stop(void)
 	}
 	revoke_refreshing = 0;
 	revoke_polling = 0;
+	revoke_healing = 0;
+	revoke_failing = 0;
 	revoke_last_card = -1;
+	revoke_epoch[0] = '\0';
 	revoke_set_clear(&revoke_set);
 	memset(revoke_recent, 0, sizeof revoke_recent);
 }

@@ -71,11 +71,20 @@
  *                              from Redis must re-check its live sessions
  *                              against the set when it reconnects.  Unrevoke
  *                              publishes nothing.
+ *   STRING  peerd:revoked:epoch
+ *                              a random value (hex) that lives as long as the
+ *                              set: `peerctl revoke` and peerd SETNX it when
+ *                              it is missing, nobody changes it.  A set read
+ *                              without the marker a peerd saw before was lost
+ *                              by Redis (restart without persistence, flush),
+ *                              not emptied on purpose: peerd keeps its copy
+ *                              and writes it back.  No expiry.
  *
  * peerd checks SISMEMBER peerd:revoked <id> at Hello, after cred_verify.
  */
 #define CRED_REDIS_REVOKED	"peerd:revoked"
 #define CRED_REDIS_REVOCATIONS	"peerd:revocations"
+#define CRED_REDIS_REVOKED_EPOCH "peerd:revoked:epoch"
 
 enum cred_status {
 	CRED_OK = 0,
