@@ -4,8 +4,11 @@
  * Loopback by default.  Read-only: GET and HEAD, anything else 405,
  * unknown paths 404.
  *
- *   /healthz     200 "ok", or 503 "degraded: redis unreachable" (peerd
- *                still serves then: it is degraded, not down)
+ *   /healthz     200 "ok"; 503 "degraded: redis unreachable" (peerd
+ *                still serves then: it is degraded, not down), or 503
+ *                "degraded: revocations unknown" while the revocation
+ *                list has not been read since start (supporters are told
+ *                TRY_LATER: Redis answers, but not to SMEMBERS)
  *   /metrics     Prometheus text format (admin_metrics.c)
  *   /stats.json  the same figures as JSON, with history (admin_json.c)
  *   /            the status page (admin_page.c)
@@ -97,15 +100,18 @@ admin_reply(struct evhttp_request *req, int code, const char *reason,
 	admin_send(req, code, reason);
 }
 
-/* GET /healthz. */
+/* GET /healthz: Redis first, as the likelier cause of both. */
 static void
 admin_healthz(struct evhttp_request *req)
 {
-	if (redis_is_up())
-		admin_reply(req, 200, "OK", "ok\n");
-	else
+	if (!redis_is_up())
 		admin_reply(req, 503, "Service Unavailable",
 		    "degraded: redis unreachable\n");
+	else if (!revoke_known())
+		admin_reply(req, 503, "Service Unavailable",
+		    "degraded: revocations unknown\n");
+	else
+		admin_reply(req, 200, "OK", "ok\n");
 }
 
 /* GET /metrics. */

@@ -146,4 +146,8 @@ admin_metrics_write(struct evbuffer *out, const struct stats_snapshot *sn)
 	admin_metrics_one(out, "peerd_redis_up", "gauge",
 	    "1 while Redis answers, else 0 (peerd keeps serving).",
 	    sn->redis_up ? 1 : 0);
+	/* Not in the snapshot: a state of revoke.c, read where it is. */
+	admin_metrics_one(out, "peerd_revocations_known", "gauge",
+	    "1 once the revocation list was read from Redis since start, "
+	    "else 0 (supporters are told TRY_LATER).", revoke_known() ? 1 : 0);
 }

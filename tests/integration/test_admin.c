@@ -3,7 +3,7 @@
  * /metrics after real activity (a requester queued for a tag nobody has,
  * a match, a relayed message), /stats.json with the same figures, no id,
  * name or message text in either, 404/405/421, headers, bounded requests,
- * and /healthz while Redis is away.
+ * and /healthz while Redis is away or the revocation list cannot be read.
  */
 #include <sys/socket.h>
 
@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "credential.h"
+#include "fault.h"
 #include "frame.h"
 #include "harness.h"
 #include "people.h"
@@ -211,7 +213,8 @@ test_metrics_names(void **state)
 	    "peerd_conversations_active", "peerd_messages_relayed_total",
 	    "peerd_matches_total", "peerd_offers_total",
 	    "peerd_reports_total", "peerd_connections",
-	    "peerd_tls_handshake_failures_total", "peerd_redis_up" };
+	    "peerd_tls_handshake_failures_total", "peerd_redis_up",
+	    "peerd_revocations_known" };
 	char		 line[256];
 	size_t		 i;
 
@@ -523,6 +526,72 @@ test_healthz_redis_down(void **state)
 	assert_non_null(strstr(body, "\"redis_up\":false"));
 }
 
+/*
+ * Poll /healthz until it answers want with body text, or T_WAIT_MS
+ * passes.  Returns the last status seen.
+ */
+static int
+healthz_wait(struct world *w, int want, const char *text)
+{
+	int64_t	end = harness_now_ms() + T_WAIT_MS;
+	int	st;
+
+	for (;;) {
+		st = get(w, "/healthz");
+		if ((st == want && strcmp(body, text) == 0) ||
+		    harness_now_ms() >= end)
+			return (st);
+		harness_msleep(100);
+	}
+}
+
+/*
+ * peerd:revoked has the wrong type when peerd first reaches Redis, so
+ * the revocation list is never read and supporters are told TRY_LATER:
+ * /healthz is 503 "degraded: revocations unknown", the gauge
+ * peerd_revocations_known is 0, and the failure is logged once, not at
+ * every read.  Once the key is fixed: 200 and 1 within seconds.
+ */
+static void
+test_healthz_revocations_unknown(void **state)
+{
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	char		 buf[64];
+
+	assert_int_equal(get(w, "/metrics"), 200);
+	assert_int_equal(metric(body, "peerd_revocations_known"), 1);
+
+	/* A snapshot the next redis-server loads; peerd starts first. */
+	assert_int_equal(harness_peerd_stop(h), 0);
+	assert_int_equal(fault_redis(h, buf, sizeof buf, "SET %s oops",
+	    CRED_REDIS_REVOKED), 0);
+	assert_int_equal(fault_redis(h, buf, sizeof buf, "SAVE"), 0);
+	assert_int_equal(harness_redis_stop(h), 0);
+	assert_int_equal(harness_peerd_start(h, world_conf(w, NULL)), 0);
+	assert_int_equal(harness_redis_start(h), 0);
+
+	assert_int_equal(healthz_wait(w, 503,
+	    "degraded: revocations unknown\n"), 503);
+	assert_string_equal(body, "degraded: revocations unknown\n");
+	assert_int_equal(get(w, "/metrics"), 200);
+	assert_int_equal(metric(body, "peerd_revocations_known"), 0);
+	assert_int_equal(metric(body, "peerd_redis_up"), 1);
+	assert_non_null(strstr(body, "# TYPE peerd_revocations_known gauge\n"));
+	/* Two full reads (2 s apart) and many polls later: said once. */
+	harness_msleep(4500);
+	assert_int_equal(get(w, "/healthz"), 503);
+	assert_int_equal(log_lines_with(h, "event=revoke_refresh_failed",
+	    "WRONGTYPE", NULL, 0), 1);
+
+	assert_int_equal(fault_redis(h, buf, sizeof buf, "DEL %s",
+	    CRED_REDIS_REVOKED), 0);
+	assert_int_equal(healthz_wait(w, 200, "ok\n"), 200);
+	assert_int_equal(get(w, "/metrics"), 200);
+	assert_int_equal(metric(body, "peerd_revocations_known"), 1);
+	assert_true(harness_log_contains(h, "event=revocations_known"));
+}
+
 int
 main(void)
 {
@@ -543,6 +612,8 @@ main(void)
 		    world_teardown),
 		cmocka_unit_test_setup_teardown(test_healthz_redis_down, setup,
 		    world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_healthz_revocations_unknown, setup, world_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
