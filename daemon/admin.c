@@ -18,24 +18,58 @@
  * While bound to loopback, a request whose Host header is a name other than
  * localhost is refused (421): a web page the operator visits cannot use DNS
  * rebinding to read the figures through the operator's browser.
+ *
+ * Connections are bounded too: at most ADMIN_CONNS_MAX at once (more are
+ * closed as soon as they are accepted), each closed ADMIN_TIMEOUT seconds
+ * after it was accepted or last answered, whatever it is doing then, and
+ * out of descriptors the port stops accepting for LISTENER_BACKOFF
+ * seconds, as the TLS port does (listener.c).  How: "Bounding
+ * connections" below.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "peerd.h"
 
 #define ADMIN_HOST_MAX	300	/* bytes of a Host header we look at */
+#define ADMIN_CONNS_MAX	32	/* connections at once: scrapers and a
+				   few browser tabs, with room to spare */
 
-static struct evhttp	*admin_http;
-static struct event	*admin_ev_sample;	/* history, once a minute */
-static int		 admin_loopback;	/* bound to loopback */
+/* A connection we bound: its evhttp connection and its deadline. */
+struct admin_conn {
+	struct evhttp_connection *evcon;	/* NULL: a free slot */
+	struct event		*deadline;
+};
+
+/* A bufferevent handed to evhttp for a connection not adopted yet. */
+struct admin_new {
+	struct bufferevent	*bev;		/* holds our reference */
+	TAILQ_ENTRY(admin_new)	 entry;
+};
+
+static struct evhttp		*admin_http;
+static struct evconnlistener	*admin_listener; /* evhttp's */
+static struct event		*admin_ev_sample; /* history, once a minute */
+static struct event		*admin_ev_resume; /* after EMFILE */
+static struct event		*admin_ev_adopt;  /* admin_adopt, once evhttp
+						     has new connections */
+static int			 admin_loopback;  /* bound to loopback */
+static struct admin_conn	 admin_conns[ADMIN_CONNS_MAX];
+static u_int			 admin_nconns;
+static int			 admin_full_logged;
+static int			 admin_odd_logged;
+static TAILQ_HEAD(, admin_new)	 admin_new =
+    TAILQ_HEAD_INITIALIZER(admin_new);
 
 /* One path we serve. */
 struct admin_route {
@@ -187,6 +221,190 @@ admin_host_ok(const char *host)
 	return (inet_pton(AF_INET, buf, &a4) == 1);
 }
 
+/*
+ * Bounding connections.  libevent 2.1's evhttp has no limit on
+ * connections, and its timeout (evhttp_set_timeout) starts again with
+ * every read: a client sending a byte every few seconds would hold a
+ * connection for hours, and enough such clients every descriptor peerd
+ * has.  So we keep a table of connections with a deadline each.
+ *
+ * evhttp tells of a new connection only by asking for its bufferevent
+ * (admin_bev), before the connection object exists.  admin_bev takes a
+ * reference on the bufferevent, so it outlives whatever evhttp does, and
+ * makes admin_adopt run once evhttp's accept is over.  By then evhttp has
+ * made the connection its bufferevent's callback argument (as evhttp
+ * does in libevent 2.0 to 2.2; checked both ways), and admin_adopt either
+ * closes it (ADMIN_CONNS_MAX are open) or gives it a slot: a close
+ * callback that frees the slot, and a deadline.  A bufferevent with no
+ * callbacks left is one evhttp has already freed: there is nothing to
+ * bound.
+ *
+ * The deadline is ADMIN_TIMEOUT seconds from accept, and again from each
+ * answer (a kept-alive connection has that long for its next request):
+ * whole requests and answers have to fit in it, not single reads.
+ */
+
+/* Free the slot of a connection evhttp is freeing. */
+static void
+admin_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct admin_conn	*ac = arg;
+
+	(void)evcon;
+	evtimer_del(ac->deadline);
+	ac->evcon = NULL;
+	admin_nconns--;
+}
+
+/* The deadline passed: close the connection, whatever it is doing. */
+static void
+admin_conn_expired(evutil_socket_t fd, short events, void *arg)
+{
+	struct admin_conn	*ac = arg;
+
+	(void)fd;
+	(void)events;
+	log_debug("event=admin_closed reason=deadline secs=%d", ADMIN_TIMEOUT);
+	evhttp_connection_free(ac->evcon);	/* admin_conn_closed runs */
+}
+
+/* Give the connection of a slot ADMIN_TIMEOUT seconds from now. */
+static void
+admin_conn_arm(struct admin_conn *ac)
+{
+	struct timeval	tv = { ADMIN_TIMEOUT, 0 };
+
+	evtimer_add(ac->deadline, &tv);
+}
+
+/* A request came whole on evcon: its answer and the next request's time. */
+static void
+admin_conn_answering(struct evhttp_connection *evcon)
+{
+	u_int	i;
+
+	for (i = 0; evcon != NULL && i < ADMIN_CONNS_MAX; i++) {
+		if (admin_conns[i].evcon == evcon) {
+			admin_conn_arm(&admin_conns[i]);
+			return;
+		}
+	}
+}
+
+/* Take a new connection into the table, or close it if it is full. */
+static void
+admin_conn_track(struct bufferevent *bev)
+{
+	struct evhttp_connection	*evcon;
+	struct admin_conn		*ac = NULL;
+	bufferevent_event_cb		 eventcb;
+	void				*cbarg;
+	u_int				 i;
+
+	bufferevent_getcb(bev, NULL, NULL, &eventcb, &cbarg);
+	if (eventcb == NULL || admin_http == NULL)
+		return;		/* evhttp has freed it already */
+	evcon = cbarg;
+	if (evcon == NULL || evhttp_connection_get_bufferevent(evcon) != bev ||
+	    evhttp_connection_get_server(evcon) != admin_http) {
+		/* Another evhttp than the one described above. */
+		if (!admin_odd_logged)
+			log_warnx("event=admin_untracked reason=\"connection "
+			    "not found, not bounded\"");
+		admin_odd_logged = 1;
+		return;
+	}
+	for (i = 0; i < ADMIN_CONNS_MAX && ac == NULL; i++) {
+		if (admin_conns[i].evcon == NULL)
+			ac = &admin_conns[i];
+	}
+	if (ac == NULL) {
+		if (!admin_full_logged)
+			log_warnx("event=admin_refused reason=too_many_conns "
+			    "max=%d", ADMIN_CONNS_MAX);
+		admin_full_logged = 1;
+		evhttp_connection_free(evcon);
+		return;
+	}
+	admin_full_logged = 0;
+	ac->evcon = evcon;
+	admin_nconns++;
+	evhttp_connection_set_closecb(evcon, admin_conn_closed, ac);
+	admin_conn_arm(ac);
+}
+
+/* evhttp's accepts are over: bound the connections they made. */
+static void
+admin_adopt(evutil_socket_t fd, short events, void *arg)
+{
+	struct admin_new	*an;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	while ((an = TAILQ_FIRST(&admin_new)) != NULL) {
+		TAILQ_REMOVE(&admin_new, an, entry);
+		admin_conn_track(an->bev);
+		bufferevent_decref(an->bev);	/* evhttp's, or gone */
+		free(an);
+	}
+}
+
+/*
+ * evhttp wants a bufferevent for a connection just accepted: the one it
+ * makes itself, with a reference of ours until admin_adopt has run.
+ */
+static struct bufferevent *
+admin_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent	*bev;
+	struct admin_new	*an;
+
+	(void)arg;
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL)
+		return (NULL);
+	bufferevent_incref(bev);
+	an = xmalloc(sizeof *an);
+	an->bev = bev;
+	TAILQ_INSERT_TAIL(&admin_new, an, entry);
+	event_active(admin_ev_adopt, EV_TIMEOUT, 0);
+	return (bev);
+}
+
+/* The back-off is over: accept again. */
+static void
+admin_resume(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (admin_listener != NULL && !server_stopping()) {
+		evconnlistener_enable(admin_listener);
+		log_info("event=admin_accept_resumed");
+	}
+}
+
+/*
+ * accept() on the admin port failed.  Without this callback libevent
+ * logs the error and tries again at once: out of descriptors, that is a
+ * loop at full CPU filling the log.  Back off as listener.c does.
+ */
+static void
+admin_accept_error(struct evconnlistener *l, void *arg)
+{
+	int	error = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	if (listener_backoff(l, admin_ev_resume, error))
+		log_warnx("event=admin_accept_failed reason=\"%s\" conns=%u "
+		    "action=pause_%ds", strerror(error), admin_nconns,
+		    LISTENER_BACKOFF);
+	else
+		log_warnx("event=admin_accept_failed reason=\"%s\"",
+		    strerror(error));
+}
+
 /* Route a request: method, Host, then the path table. */
 static void
 admin_dispatch(struct evhttp_request *req, void *arg)
@@ -197,6 +415,7 @@ admin_dispatch(struct evhttp_request *req, void *arg)
 	size_t			 i;
 
 	(void)arg;
+	admin_conn_answering(evhttp_request_get_connection(req));
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");
@@ -253,9 +472,11 @@ admin_is_loopback(const char *host)
 int
 admin_start(void)
 {
-	struct timeval	 every = { STATS_HISTORY_EVERY, 0 };
-	char		*host;
-	u_short		 port;
+	struct timeval		 every = { STATS_HISTORY_EVERY, 0 };
+	struct evhttp_bound_socket *bound;
+	char			*host;
+	u_short			 port;
+	u_int			 i;
 
 	if (config_split_addr(conf.admin_listen, &host, &port) != 0) {
 		log_error("event=admin_failed addr=%s reason=bad_address",
@@ -274,15 +495,29 @@ admin_start(void)
 	evhttp_set_max_body_size(admin_http, 0);
 	evhttp_set_timeout(admin_http, ADMIN_TIMEOUT);
 	evhttp_set_gencb(admin_http, admin_dispatch, NULL);
-	if (evhttp_bind_socket(admin_http, host, port) != 0) {
+	evhttp_set_bevcb(admin_http, admin_bev, NULL);
+	admin_ev_adopt = event_new(server_base, -1, 0, admin_adopt, NULL);
+	admin_ev_resume = evtimer_new(server_base, admin_resume, NULL);
+	if (admin_ev_adopt == NULL || admin_ev_resume == NULL)
+		fatalx("event=admin_failed reason=events");
+	for (i = 0; i < ADMIN_CONNS_MAX; i++) {
+		admin_conns[i].evcon = NULL;
+		admin_conns[i].deadline = evtimer_new(server_base,
+		    admin_conn_expired, &admin_conns[i]);
+		if (admin_conns[i].deadline == NULL)
+			fatalx("event=admin_failed reason=events");
+	}
+	if ((bound = evhttp_bind_socket_with_handle(admin_http, host,
+	    port)) == NULL) {
 		log_error("event=admin_failed addr=%s reason=bind",
 		    conf.admin_listen);
 		free(host);
-		evhttp_free(admin_http);
-		admin_http = NULL;
+		admin_stop();
 		return (-1);
 	}
 	free(host);
+	admin_listener = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(admin_listener, admin_accept_error);
 	if (admin_ev_sample == NULL) {
 		stats_history_sample();
 		admin_ev_sample = event_new(server_base, -1, EV_PERSIST,
@@ -295,13 +530,31 @@ admin_start(void)
 	return (0);
 }
 
-/* Stop serving. */
+/* Stop serving (again is fine). */
 void
 admin_stop(void)
 {
+	u_int	i;
+
 	if (admin_http != NULL) {
-		evhttp_free(admin_http);
+		admin_listener = NULL;
+		evhttp_free(admin_http); /* admin_conn_closed for each */
 		admin_http = NULL;
+	}
+	admin_adopt(-1, 0, NULL);	/* references not yet dropped */
+	for (i = 0; i < ADMIN_CONNS_MAX; i++) {
+		if (admin_conns[i].deadline != NULL) {
+			event_free(admin_conns[i].deadline);
+			admin_conns[i].deadline = NULL;
+		}
+	}
+	if (admin_ev_adopt != NULL) {
+		event_free(admin_ev_adopt);
+		admin_ev_adopt = NULL;
+	}
+	if (admin_ev_resume != NULL) {
+		event_free(admin_ev_resume);
+		admin_ev_resume = NULL;
 	}
 	if (admin_ev_sample != NULL) {
 		event_free(admin_ev_sample);

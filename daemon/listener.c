@@ -17,7 +17,6 @@
 #include "peerd.h"
 
 #define LISTENER_BACKLOG	512	/* pending connections in the kernel */
-#define LISTENER_BACKOFF	1	/* seconds without accepting on EMFILE */
 
 static struct evconnlistener	*listener;
 static struct event		*listener_ev_resume;
@@ -45,24 +44,41 @@ listener_resume(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/*
+ * accept() on l failed with error.  Out of descriptors or memory, the
+ * pending connection stays queued and the socket readable, so the loop
+ * would call accept() again at once, for ever: disable l and add resume
+ * (a timer that enables it again) for LISTENER_BACKOFF seconds.  Returns
+ * 1 if l is paused, 0 for any other error (accepting goes on).  The admin
+ * port (admin.c) backs off the same way.
+ */
+int
+listener_backoff(struct evconnlistener *l, struct event *resume, int error)
+{
+	struct timeval	tv = { LISTENER_BACKOFF, 0 };
+
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+	    error != ENOMEM)
+		return (0);
+	evconnlistener_disable(l);
+	evtimer_add(resume, &tv);
+	return (1);
+}
+
 /* accept() failed: back off when out of descriptors, else just log. */
 static void
 listener_error(struct evconnlistener *l, void *arg)
 {
-	struct timeval	tv = { LISTENER_BACKOFF, 0 };
-	int		error = EVUTIL_SOCKET_ERROR();
+	int	error = EVUTIL_SOCKET_ERROR();
 
 	(void)arg;
-	if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
-	    error == ENOMEM) {
+	if (listener_backoff(l, listener_ev_resume, error))
 		log_warnx("event=accept_failed reason=\"%s\" conns=%u "
 		    "action=pause_%ds", strerror(error), stats.conns,
 		    LISTENER_BACKOFF);
-		evconnlistener_disable(l);
-		evtimer_add(listener_ev_resume, &tv);
-		return;
-	}
-	log_warnx("event=accept_failed reason=\"%s\"", strerror(error));
+	else
+		log_warnx("event=accept_failed reason=\"%s\"",
+		    strerror(error));
 }
 
 /* Bind conf.listen and start accepting; 0 or -1 (logged). */

@@ -235,8 +235,13 @@ void		 server_conn_gone(void);
 
 /* ---- listener.c ---- */
 
+#define LISTENER_BACKOFF	1	/* seconds without accepting on EMFILE */
+
+struct evconnlistener;
+
 int		 listener_start(void);
 void		 listener_stop(void);
+int		 listener_backoff(struct evconnlistener *, struct event *, int);
 
 /* ---- conn.c ---- */
 
