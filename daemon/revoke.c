@@ -759,19 +759,11 @@ static void
 revoke_sub_open(void)
 {
 	redisAsyncContext	*ac;
-	char			*host = NULL;
-	u_short			 port;
+	const char		*why;
 
-	if (config_split_addr(conf.redis, &host, &port) != 0)
+	/* By the address redis.c resolved: never a blocking lookup here. */
+	if ((ac = redis_async_connect(&why)) == NULL)
 		return;
-	ac = redisAsyncConnect(host, port);
-	free(host);
-	if (ac == NULL)
-		return;
-	if (ac->err || redisLibeventAttach(ac, server_base) != REDIS_OK) {
-		redisAsyncFree(ac);
-		return;
-	}
 	redisAsyncSetConnectCallback(ac, revoke_sub_connected);
 	redisAsyncSetDisconnectCallback(ac, revoke_sub_disconnected);
 	revoke_sub = ac;
