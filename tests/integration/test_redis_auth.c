@@ -39,8 +39,9 @@
 #define ACL_PEERD	"~peerd:* &peerd:* +@connection +@read +@write " \
 			"+@keyspace +@transaction +@scripting +@pubsub " \
 			"-@dangerous"
-#define ACL_PEERCTL	"~peerd:revoked &peerd:revocations +ping +auth " \
-			"+sadd +srem +publish"
+#define ACL_PEERCTL	"~peerd:revoked ~peerd:revoked:epoch " \
+			"&peerd:revocations +ping +auth +sadd +srem " \
+			"+publish +setnx +exists"
 
 #define REDIS_UP_MS	(8000 * harness_slow()) /* ms: /healthz 200 */
 #define REDIS_FAIL_MS	(5000 * harness_slow()) /* ms: a failure logged */
