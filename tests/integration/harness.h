@@ -397,4 +397,12 @@ void		 raw_tls_free(struct raw_tls *t);
 int		 raw_http_get(int port, const char *path, char *body,
 		     size_t bodylen, int timeout_ms);
 
+/*
+ * Poll GET /healthz on port until it answers want or timeout_ms passes;
+ * the last body goes to body as with raw_http_get.  Returns the last
+ * status seen.
+ */
+int		 raw_healthz_wait(int port, int want, char *body,
+		     size_t bodylen, int timeout_ms);
+
 #endif

@@ -368,3 +368,19 @@ out:
 	close(fd);
 	return (status);
 }
+
+int
+raw_healthz_wait(int port, int want, char *body, size_t bodylen,
+    int timeout_ms)
+{
+	int64_t	deadline = harness_now_ms() + timeout_ms;
+	int	st;
+
+	for (;;) {
+		st = raw_http_get(port, "/healthz", body, bodylen,
+		    HARNESS_IO_MS);
+		if (st == want || harness_now_ms() >= deadline)
+			return (st);
+		harness_msleep(50);
+	}
+}

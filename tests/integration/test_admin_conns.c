@@ -134,22 +134,6 @@ is_closed(int fd, int wait_ms)
 	return (0);
 }
 
-/* Poll GET /healthz until it answers 200 or timeout_ms passes. */
-static int
-healthz_wait_ok(struct harness *h, int timeout_ms)
-{
-	int64_t	deadline = harness_now_ms() + timeout_ms;
-	int	st;
-
-	for (;;) {
-		st = raw_http_get(h->admin_port, "/healthz", NULL, 0,
-		    HARNESS_IO_MS);
-		if (st == 200 || harness_now_ms() >= deadline)
-			return (st);
-		harness_msleep(100);
-	}
-}
-
 /*
  * peerd out of descriptors (RLIMIT_NOFILE lowered under it, the TLS port
  * already failing accept()), then a request on the admin port: peerd
@@ -166,7 +150,8 @@ test_admin_emfile_backoff(void **state)
 	int		 fds[8], n, i, nfd, afd, paused;
 
 	harness_skip_if_slow("valgrind keeps descriptors of its own");
-	assert_int_equal(healthz_wait_ok(h, HARNESS_IO_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    HARNESS_IO_MS), 200);
 	assert_true((nfd = fault_proc_fds(h->peerd_pid)) > 0);
 	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, NULL, &old), 0);
 	low.rlim_cur = (rlim_t)nfd;
@@ -203,7 +188,8 @@ test_admin_emfile_backoff(void **state)
 	assert_int_equal(read_answer(afd, HARNESS_IO_MS), 200);
 	close(afd);
 	assert_true(harness_log_contains(h, "event=admin_accept_resumed"));
-	assert_int_equal(healthz_wait_ok(h, HARNESS_IO_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    HARNESS_IO_MS), 200);
 	assert_true(harness_peerd_alive(h));
 }
 
@@ -218,7 +204,8 @@ test_admin_conn_cap(void **state)
 	struct harness	*h = *state;
 	int		 fds[T_IDLE], i, closed = 0;
 
-	assert_int_equal(healthz_wait_ok(h, HARNESS_IO_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    HARNESS_IO_MS), 200);
 	harness_msleep(300);	/* that connection is gone from peerd too */
 	for (i = 0; i < T_IDLE; i++)
 		assert_int_not_equal(fds[i] = raw_tcp_connect(h->admin_port),
@@ -240,7 +227,8 @@ test_admin_conn_cap(void **state)
 
 	for (i = 0; i < T_IDLE; i++)
 		close(fds[i]);
-	assert_int_equal(healthz_wait_ok(h, HARNESS_IO_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    HARNESS_IO_MS), 200);
 	/* All slots free again: as many connections are kept as before. */
 	harness_msleep(300);
 	for (i = 0; i < T_CONNS_MAX; i++)
@@ -300,7 +288,8 @@ test_admin_request_deadline(void **state)
 	assert_false(is_closed(kept, 0));
 	close(slow);
 	close(kept);
-	assert_int_equal(healthz_wait_ok(h, HARNESS_IO_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    HARNESS_IO_MS), 200);
 }
 
 int

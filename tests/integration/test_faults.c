@@ -73,26 +73,6 @@
 
 /* ---- shared ------------------------------------------------------------- */
 
-/*
- * Poll /healthz until it answers want or timeout_ms passes; the last body
- * goes to body.  Returns the last status seen.
- */
-static int
-healthz_wait(struct harness *h, int want, char *body, size_t len,
-    int timeout_ms)
-{
-	int64_t	deadline = harness_now_ms() + timeout_ms;
-	int	st;
-
-	for (;;) {
-		st = raw_http_get(h->admin_port, "/healthz", body, len,
-		    HARNESS_IO_MS);
-		if (st == want || harness_now_ms() >= deadline)
-			return (st);
-		harness_msleep(50);
-	}
-}
-
 /* A fresh client gets Welcome and Pong: peerd still serves. */
 static void
 expect_serving(struct harness *h)
@@ -221,7 +201,8 @@ test_redis_killed_mid_conversation(void **state)
 	expect_presence(h, "sup-1", "load", "1");
 	expect_presence(h, "sup-2", "status", "available");
 	expect_presence(h, "sup-3", "status", "available");
-	assert_int_equal(healthz_wait(h, 200, NULL, 0, REDIS_UP_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    REDIS_UP_MS), 200);
 
 	/* A snapshot, then the crash: the restart will load stale records. */
 	assert_int_equal(fault_redis(h, buf, sizeof buf, "SAVE"), 0);
@@ -229,8 +210,8 @@ test_redis_killed_mid_conversation(void **state)
 	assert_int_equal(fault_redis_kill(h), 0);
 	assert_int_equal(harness_log_wait(h, "event=redis_down",
 	    REDIS_DOWN_MS), 0);
-	assert_int_equal(healthz_wait(h, 503, buf, sizeof buf, REDIS_DOWN_MS),
-	    503);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 503, buf, sizeof buf,
+	    REDIS_DOWN_MS), 503);
 	assert_non_null(strstr(buf, "redis"));
 
 	/* The conversation carries on, both ways. */
@@ -251,8 +232,8 @@ test_redis_killed_mid_conversation(void **state)
 
 	/* Redis back on the same port, from the snapshot. */
 	assert_int_equal(harness_redis_start(h), 0);
-	assert_int_equal(healthz_wait(h, 200, buf, sizeof buf, REDIS_UP_MS),
-	    200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, buf, sizeof buf,
+	    REDIS_UP_MS), 200);
 	expect_presence(h, "sup-1", "load", "1");
 	expect_presence(h, "sup-1", "status", "available");
 	expect_presence(h, "sup-2", "load", "1");
@@ -351,8 +332,8 @@ test_redis_absent_at_start(void **state)
 	tclient_free(r2);
 
 	assert_int_equal(harness_redis_start(h), 0);
-	assert_int_equal(healthz_wait(h, 200, buf, sizeof buf, REDIS_UP_MS),
-	    200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, buf, sizeof buf,
+	    REDIS_UP_MS), 200);
 	assert_true(harness_log_contains(h, "event=redis_up"));
 	assert_int_equal(harness_log_wait(h, "event=revocations_known",
 	    REDIS_UP_MS), 0);

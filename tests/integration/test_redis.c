@@ -28,25 +28,6 @@ setup_with_redis(void **state)
 	return (harness_setup(state, HARNESS_REDIS, NULL));
 }
 
-/*
- * Poll /healthz until it answers want or timeout_ms passes.  Returns the
- * last status seen.
- */
-static int
-healthz_wait(struct harness *h, int want, int timeout_ms)
-{
-	int64_t	deadline = harness_now_ms() + timeout_ms;
-	int	st;
-
-	for (;;) {
-		st = raw_http_get(h->admin_port, "/healthz", NULL, 0,
-		    HARNESS_IO_MS);
-		if (st == want || harness_now_ms() >= deadline)
-			return (st);
-		harness_msleep(100);
-	}
-}
-
 /* Hello/Welcome and Ping/Pong on a fresh connection. */
 static void
 expect_serving(struct harness *h)
@@ -93,7 +74,8 @@ test_redis_arrives_late(void **state)
 	assert_int_equal(raw_http_get(h->admin_port, "/healthz", NULL, 0,
 	    HARNESS_IO_MS), 503);
 	assert_int_equal(harness_redis_start(h), 0);
-	assert_int_equal(healthz_wait(h, 200, REDIS_UP_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    REDIS_UP_MS), 200);
 	assert_true(harness_log_contains(h, "event=redis_up"));
 	expect_serving(h);
 }
@@ -106,7 +88,8 @@ test_redis_lost_and_back(void **state)
 	struct tclient	*c;
 	Envelope	*env;
 
-	assert_int_equal(healthz_wait(h, 200, REDIS_UP_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    REDIS_UP_MS), 200);
 	assert_non_null(c = tclient_connect(h));
 	assert_non_null(env = tclient_hello(c, PEERD__V1__ROLE__REQUESTER,
 	    HARNESS_IO_MS));
@@ -116,7 +99,8 @@ test_redis_lost_and_back(void **state)
 	assert_int_equal(harness_redis_stop(h), 0);
 	assert_int_equal(harness_log_wait(h, "event=redis_down",
 	    REDIS_DOWN_MS), 0);
-	assert_int_equal(healthz_wait(h, 503, REDIS_DOWN_MS), 503);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 503, NULL, 0,
+	    REDIS_DOWN_MS), 503);
 	assert_int_not_equal(tclient_send_ping(c, 11), 0);
 	assert_non_null(env = tclient_recv(c, 0, HARNESS_IO_MS));
 	assert_int_equal(env->body_case, PEERD__V1__ENVELOPE__BODY_PONG);
@@ -125,7 +109,8 @@ test_redis_lost_and_back(void **state)
 	expect_serving(h);
 
 	assert_int_equal(harness_redis_start(h), 0);
-	assert_int_equal(healthz_wait(h, 200, REDIS_UP_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    REDIS_UP_MS), 200);
 	assert_false(tclient_closed(c));
 	tclient_free(c);
 }

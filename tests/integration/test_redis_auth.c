@@ -117,25 +117,6 @@ setup_file_wrong(void **state)
 }
 
 /*
- * Poll /healthz until it answers want or timeout_ms passes.  Returns the
- * last status seen.
- */
-static int
-healthz_wait(struct harness *h, int want, int timeout_ms)
-{
-	int64_t	deadline = harness_now_ms() + timeout_ms;
-	int	st;
-
-	for (;;) {
-		st = raw_http_get(h->admin_port, "/healthz", NULL, 0,
-		    HARNESS_IO_MS);
-		if (st == want || harness_now_ms() >= deadline)
-			return (st);
-		harness_msleep(50);
-	}
-}
-
-/*
  * Run one command on the harness's Redis (authenticated) and copy a string
  * or integer reply into out.  Returns 0, or -1 (no answer, an error).
  */
@@ -259,7 +240,8 @@ test_auth_password_file(void **state)
 {
 	struct world	*w = *state;
 
-	assert_int_equal(healthz_wait(w->h, 200, REDIS_UP_MS), 200);
+	assert_int_equal(raw_healthz_wait(w->h->admin_port, 200, NULL, 0,
+	    REDIS_UP_MS), 200);
 	assert_true(harness_log_contains(w->h, "event=redis_up"));
 	assert_true(harness_log_contains(w->h, "auth=yes"));
 	assert_false(harness_log_contains(w->h, "event=redis_auth_failed"));
@@ -354,7 +336,8 @@ test_auth_file_reloaded(void **state)
 	assert_int_equal(harness_peerd_signal(h, SIGHUP), 0);
 	assert_int_equal(harness_log_wait(h, "event=redis_password_reloaded",
 	    HARNESS_IO_MS), 0);
-	assert_int_equal(healthz_wait(h, 200, REDIS_UP_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    REDIS_UP_MS), 200);
 	assert_true(harness_peerd_alive(h));
 	expect_presence_works(w, "sup-after-hup");
 	expect_log_clean(h);
@@ -379,7 +362,8 @@ test_auth_secret_not_shown(void **state)
 	size_t		 i;
 	const char	*pages[] = { "/stats.json", "/metrics", "/" };
 
-	assert_int_equal(healthz_wait(h, 200, REDIS_UP_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    REDIS_UP_MS), 200);
 	expect_presence_works(w, "sup-inline");
 
 	snprintf(out, sizeof out, "%s/commands.log", h->dir);
@@ -430,7 +414,8 @@ test_auth_peerctl_revoke(void **state)
 		skip();
 	argv[0] = (char *)h->peerctl_bin;
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", h->redis_port);
-	assert_int_equal(healthz_wait(h, 200, REDIS_UP_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    REDIS_UP_MS), 200);
 	assert_int_equal(world_cred(w, &cred, "sup-live", NULL, 1, 0), 0);
 	assert_non_null(s = people_supporter_available(w, &cred));
 
@@ -484,7 +469,8 @@ test_auth_acl_user(void **state)
 	assert_int_equal(harness_peerd_start(h, world_conf(w,
 	    "redis_user " AUTH_ACL_USER "\nredis_password " AUTH_ACL_PW
 	    "\n")), 0);
-	assert_int_equal(healthz_wait(h, 200, REDIS_UP_MS), 200);
+	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
+	    REDIS_UP_MS), 200);
 	assert_int_equal(auth_redis(h, list, sizeof list, "CLIENT LIST"), 0);
 	assert_non_null(strstr(list, "user=" AUTH_ACL_USER));
 	expect_presence_works(w, "sup-acl-presence");
