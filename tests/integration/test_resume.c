@@ -70,6 +70,21 @@ got_dump(const struct got *g, const char *who)
 	fprintf(stderr, "\n");
 }
 
+/*
+ * Take ChatMessages of conv from c into g until it holds n, then listen
+ * TRAIL_MS more for any extra (a duplicate); assert exactly n came.
+ */
+static void
+take_n(struct tclient *c, uint64_t conv, struct got *g, size_t n,
+    const char *who)
+{
+	while (take(c, conv, g, g->n < n ? PEOPLE_PUSH_MS : TRAIL_MS) == 0)
+		;
+	if (g->n != n)
+		got_dump(g, who);
+	assert_int_equal(g->n, n);
+}
+
 /* Expect PeerStatus{conv, state} pushed to c. */
 static void
 expect_status(struct tclient *c, const char *who, uint64_t conv, int st)
@@ -184,12 +199,7 @@ test_resume_supporter_no_loss(void **state)
 	frame_free(m);
 
 	/* Everything above last_seq, then listen for duplicates. */
-	while (take(s, cv.id, &got, got.n < NMSG ? PEOPLE_PUSH_MS :
-	    TRAIL_MS) == 0)
-		;
-	if (got.n != NMSG)
-		got_dump(&got, "supporter");
-	assert_int_equal(got.n, NMSG);
+	take_n(s, cv.id, &got, NMSG, "supporter");
 	for (i = 0; i < NMSG; i++) {
 		snprintf(text, sizeof text, "msg-%zu", i + 1);
 		if (strcmp(got.text[i], text) != 0 ||
@@ -253,12 +263,7 @@ test_resume_requester(void **state)
 	assert_int_equal(m->matched->last_client_msg_id, 7);
 	frame_free(m);
 	expect_status(s, "supporter", cv.id, PEER_(PEER_RESUMED));
-	while (take(r, cv.id, &got, got.n < 5 ? PEOPLE_PUSH_MS : TRAIL_MS) ==
-	    0)
-		;
-	if (got.n != 5)
-		got_dump(&got, "requester");
-	assert_int_equal(got.n, 5);
+	take_n(r, cv.id, &got, 5, "requester");
 	for (k = 1; k <= 5; k++) {
 		snprintf(text, sizeof text, "s-%d", k);
 		assert_string_equal(got.text[k - 1], text);
@@ -308,12 +313,7 @@ test_resume_ack_ahead_capped(void **state)
 	r = come_back(w, PEERD__V1__ROLE__REQUESTER, NULL, cv.rtoken,
 	    cv.rtoken_len, 99, cv.id, &m);
 	frame_free(m);
-	while (take(r, cv.id, &got, got.n < 5 ? PEOPLE_PUSH_MS : TRAIL_MS) ==
-	    0)
-		;
-	if (got.n != 5)
-		got_dump(&got, "requester");
-	assert_int_equal(got.n, 5);
+	take_n(r, cv.id, &got, 5, "requester");
 	for (k = 2; k <= 5; k++) {
 		snprintf(text, sizeof text, "s-%d", k);
 		assert_string_equal(got.text[k - 1], text);
