@@ -3,6 +3,7 @@
  * ledger, /proc figures, Redis one-liners and abusable TLS clients.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -347,6 +348,47 @@ fault_proc_fds(pid_t pid)
 			n++;
 	closedir(d);
 	return (n);
+}
+
+int
+fault_starve_fds(struct harness *h, struct rlimit *old, int *fds, int max)
+{
+	struct rlimit	low;
+	int		nfd, n;
+
+	if ((nfd = fault_proc_fds(h->peerd_pid)) <= 0 ||
+	    prlimit(h->peerd_pid, RLIMIT_NOFILE, NULL, old) != 0) {
+		fprintf(stderr, "fault: cannot read peerd's descriptors\n");
+		return (-1);
+	}
+	low.rlim_cur = (rlim_t)nfd;
+	low.rlim_max = old->rlim_max;
+	if (prlimit(h->peerd_pid, RLIMIT_NOFILE, &low, NULL) != 0) {
+		fprintf(stderr, "fault: prlimit: %s\n", strerror(errno));
+		return (-1);
+	}
+	/* Fill any hole below the limit until accept() fails. */
+	for (n = 0; n < max - 1; n++) {
+		if ((fds[n] = raw_tcp_connect(h->port)) == -1)
+			break;
+		if (harness_log_wait(h, "event=accept_failed", 200) == 0)
+			return (n + 1);
+	}
+	fprintf(stderr, "fault: peerd still accepts after %d connections\n",
+	    n);
+	fault_unstarve_fds(h, old, fds, n);
+	return (-1);
+}
+
+void
+fault_unstarve_fds(struct harness *h, const struct rlimit *old,
+    const int *fds, int n)
+{
+	int	i;
+
+	(void)prlimit(h->peerd_pid, RLIMIT_NOFILE, old, NULL);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
 }
 
 long

@@ -19,6 +19,7 @@
 #define FAULT_H
 
 #include <sys/types.h>
+#include <sys/resource.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -146,6 +147,19 @@ void		 fault_spin(struct tclient *c, int ms);
 
 /* Return how many file descriptors process pid has open, or -1. */
 int		 fault_proc_fds(pid_t pid);
+
+/*
+ * Starve peerd of descriptors: lower its RLIMIT_NOFILE to what it has
+ * open (the limit before goes to *old) and open TCP connections to its
+ * TLS port into fds (at most max - 1) until it logs event=accept_failed.
+ * Returns how many are open, or -1.
+ */
+int		 fault_starve_fds(struct harness *h, struct rlimit *old,
+		     int *fds, int max);
+
+/* Give peerd its limit old back and close the n fds. */
+void		 fault_unstarve_fds(struct harness *h, const struct rlimit *old,
+		     const int *fds, int n);
 
 /* Return process pid's resident set (VmRSS) in KiB, or -1. */
 long		 fault_proc_rss_kib(pid_t pid);

@@ -145,26 +145,14 @@ static void
 test_admin_emfile_backoff(void **state)
 {
 	struct harness	*h = *state;
-	struct rlimit	 old, low;
+	struct rlimit	 old;
 	long long	 cpu0, cpu1;
-	int		 fds[8], n, i, nfd, afd, paused;
+	int		 fds[8], n, afd, paused;
 
 	harness_skip_if_slow("valgrind keeps descriptors of its own");
 	assert_int_equal(raw_healthz_wait(h->admin_port, 200, NULL, 0,
 	    HARNESS_IO_MS), 200);
-	assert_true((nfd = fault_proc_fds(h->peerd_pid)) > 0);
-	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, NULL, &old), 0);
-	low.rlim_cur = (rlim_t)nfd;
-	low.rlim_max = old.rlim_max;
-	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, &low, NULL), 0);
-	/* Fill any hole below the limit until accept() fails. */
-	for (n = 0; n < 6; n++) {
-		assert_int_not_equal(fds[n] = raw_tcp_connect(h->port), -1);
-		if (harness_log_wait(h, "event=accept_failed", 200) == 0)
-			break;
-	}
-	assert_true(n < 6);
-	n++;
+	assert_true((n = fault_starve_fds(h, &old, fds, 7)) > 0);
 
 	assert_int_not_equal(afd = raw_tcp_connect(h->admin_port), -1);
 	assert_int_equal(raw_tcp_send(afd, T_HEALTHZ, strlen(T_HEALTHZ)), 0);
@@ -182,9 +170,7 @@ test_admin_emfile_backoff(void **state)
 	assert_true(harness_log_contains(h, "event=admin_accept_failed "
 	    "reason=\"Too many open files\" conns=0 action=pause_1s"));
 
-	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, &old, NULL), 0);
-	for (i = 0; i < n; i++)
-		close(fds[i]);
+	fault_unstarve_fds(h, &old, fds, n);
 	assert_int_equal(read_answer(afd, HARNESS_IO_MS), 200);
 	close(afd);
 	assert_true(harness_log_contains(h, "event=admin_accept_resumed"));

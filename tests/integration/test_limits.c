@@ -769,25 +769,14 @@ static void
 test_limits_emfile_backoff(void **state)
 {
 	struct harness	*h = *state;
-	struct rlimit	 old, low;
+	struct rlimit	 old;
 	struct tclient	*c;
 	Envelope	*env;
-	int		 fds[8], i, n, nfd;
+	int		 fds[8], i, n;
 
 	harness_skip_if_slow("valgrind keeps descriptors of its own");
 	c = expect_welcome(h, NULL);
-	assert_true((nfd = fault_proc_fds(h->peerd_pid)) > 0);
-	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, NULL, &old), 0);
-	low.rlim_cur = (rlim_t)nfd;
-	low.rlim_max = old.rlim_max;
-	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, &low, NULL), 0);
-	for (n = 0; n < 6; n++) {
-		assert_int_not_equal(fds[n] = raw_tcp_connect(h->port), -1);
-		if (harness_log_wait(h, "event=accept_failed", 200) == 0)
-			break;
-	}
-	assert_true(n < 6);
-	n++;
+	assert_true((n = fault_starve_fds(h, &old, fds, 7)) > 0);
 	/*
 	 * accept() fails as soon as no descriptor is left, queue or not;
 	 * one more waits in the kernel's queue, so each resume fails anew.
@@ -803,9 +792,7 @@ test_limits_emfile_backoff(void **state)
 	assert_int_not_equal(tclient_send_ping(c, 1), 0);
 	assert_non_null(env = tclient_recv(c, BODY_(PONG), HARNESS_IO_MS));
 	frame_free(env);
-	assert_int_equal(prlimit(h->peerd_pid, RLIMIT_NOFILE, &old, NULL), 0);
-	for (i = 0; i < n; i++)
-		close(fds[i]);
+	fault_unstarve_fds(h, &old, fds, n);
 	tclient_free(c);
 	c = expect_welcome(h, NULL);
 	assert_true(harness_log_contains(h, "event=accept_resumed"));
