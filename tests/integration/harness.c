@@ -862,6 +862,32 @@ harness_run_cmd(struct harness *h, char *const argv[], int timeout_ms)
 	return (tproc_run(argv, logpath, timeout_ms, "harness"));
 }
 
+char *
+harness_read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t	n;
+	int	fd;
+
+	buf[0] = '\0';
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return (buf);
+	n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return (buf);
+}
+
+char *
+harness_commands_log(struct harness *h, char *buf, size_t len)
+{
+	char	path[HARNESS_PATH];
+
+	buf[0] = '\0';
+	if (harness_path(path, h->dir, "commands.log") == -1)
+		return (buf);
+	return (harness_read_file(path, buf, len));
+}
+
 int
 harness_setup(void **state, int flags, const char *extra)
 {

@@ -213,6 +213,16 @@ int		 harness_run_cmd(struct harness *h, char *const argv[],
 		     int timeout_ms);
 
 /*
+ * Read the start of a (small) file into buf, at most len - 1 bytes, as a
+ * string; "" if it is missing.  Returns buf.
+ */
+char		*harness_read_file(const char *path, char *buf, size_t len);
+
+/* harness_read_file of dir/commands.log (harness_run_cmd's output). */
+char		*harness_commands_log(struct harness *h, char *buf,
+		     size_t len);
+
+/*
  * cmocka setup: harness_new(), then Redis if flags has HARNESS_REDIS, then
  * peerd with extra config lines unless HARNESS_NO_PEERD.  *state is the
  * struct harness.  Returns 0, or -1 (cmocka then skips the test, failed).

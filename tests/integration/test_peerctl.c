@@ -58,22 +58,6 @@ cred_file(struct world *w, const struct pcred *c, const char *name,
 		fail_msg("cred_write_file: %s", err);
 }
 
-/* Read a whole (small) file into buf as a string; "" if it is missing. */
-static char *
-slurp(const char *path, char *buf, size_t len)
-{
-	ssize_t	n;
-	int	fd;
-
-	buf[0] = '\0';
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return (buf);
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-	return (buf);
-}
-
 /*
  * Start $PEERCTL_BIN CMD --server --ca with the arguments that follow
  * (NULL-terminated), stdout to dir/out, stderr to dir/err.
@@ -246,7 +230,7 @@ test_peerctl_stats_text(void **state)
 	assert_int_equal(peerctl_run(w->h, "out", "err", "stats",
 	    "--credential", op, "--name", "localhost"), 0);
 	tpath(path, sizeof path, w->h->dir, "out");
-	slurp(path, out, sizeof out);
+	harness_read_file(path, out, sizeof out);
 	assert_int_equal(text_figure(out, "waiting", 0), 1);
 	assert_int_equal(text_figure(out, PEOPLE_TAG_LGBTQ, 0), 1);
 	assert_int_equal(text_figure(out, PEOPLE_TAG_LGBTQ, 1), 0);
@@ -286,7 +270,7 @@ test_peerctl_stats_json(void **state)
 	assert_int_equal(peerctl_run(w->h, "out", "err", "stats", "--json",
 	    "--credential", op), 0);
 	tpath(path, sizeof path, w->h->dir, "out");
-	slurp(path, out, sizeof out);
+	harness_read_file(path, out, sizeof out);
 	/* One object on one line. */
 	assert_int_equal(out[0], '{');
 	assert_int_equal(lines_with(out, "{"), 1);
@@ -327,9 +311,10 @@ test_peerctl_stats_refused(void **state)
 	assert_int_equal(peerctl_run(w->h, "out", "err", "stats",
 	    "--credential", none), T_EXIT_ERROR);
 	tpath(path, sizeof path, w->h->dir, "err");
-	assert_non_null(strstr(slurp(path, err, sizeof err), "no-such.cred"));
+	assert_non_null(strstr(harness_read_file(path, err, sizeof err),
+	    "no-such.cred"));
 	tpath(path, sizeof path, w->h->dir, "out");
-	assert_string_equal(slurp(path, out, sizeof out), "");
+	assert_string_equal(harness_read_file(path, out, sizeof out), "");
 
 	assert_int_equal(world_cred(w, &c, "sup-1", PEOPLE_TAG_LGBTQ, 1, 0),
 	    0);
@@ -337,10 +322,10 @@ test_peerctl_stats_refused(void **state)
 	assert_int_equal(peerctl_run(w->h, "out", "err", "stats", "--json",
 	    "--credential", sup), T_EXIT_ERROR);
 	tpath(path, sizeof path, w->h->dir, "err");
-	assert_non_null(strstr(slurp(path, err, sizeof err),
+	assert_non_null(strstr(harness_read_file(path, err, sizeof err),
 	    "BAD_CREDENTIAL"));
 	tpath(path, sizeof path, w->h->dir, "out");
-	assert_string_equal(slurp(path, out, sizeof out), "");
+	assert_string_equal(harness_read_file(path, out, sizeof out), "");
 
 	/* A command line it does not understand is a usage error. */
 	assert_int_equal(peerctl_run(w->h, "out", "err", "stats", "--bogus"),
@@ -418,7 +403,7 @@ test_peerctl_stats_activity(void **state)
 	assert_int_equal(peerctl_run(w->h, "out", "err", "stats", "--json",
 	    "--credential", op), 0);
 	tpath(path, sizeof path, w->h->dir, "out");
-	slurp(path, out, sizeof out);
+	harness_read_file(path, out, sizeof out);
 	assert_int_equal(json_number(out, "queue_waiting"), 0);
 	assert_int_equal(json_number(out, "supporters_available"), 2);
 	assert_int_equal(json_number(out, "supporters_away"), 1);
@@ -476,7 +461,7 @@ test_peerctl_stats_offer_timeout(void **state)
 	assert_int_equal(peerctl_run(w->h, "out", "err", "stats", "--json",
 	    "--credential", op), 0);
 	tpath(path, sizeof path, w->h->dir, "out");
-	slurp(path, out, sizeof out);
+	harness_read_file(path, out, sizeof out);
 	assert_int_equal(json_number(out, "offers_timed_out"), 1);
 	assert_int_equal(json_number(out, "offers_declined"), 0);
 	assert_int_equal(json_number(out, "offers_accepted"), 0);
@@ -502,7 +487,7 @@ wait_lines(struct harness *h, const char *name, const char *needle, int n,
 
 	tpath(path, sizeof path, h->dir, name);
 	do {
-		if (lines_with(slurp(path, buf, len), needle) >= n)
+		if (lines_with(harness_read_file(path, buf, len), needle) >= n)
 			return (0);
 		harness_msleep(50);
 	} while (harness_now_ms() < end);

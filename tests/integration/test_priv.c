@@ -197,17 +197,10 @@ write_conf(struct harness *h, const char *path, const char *extra)
 static int
 commands_log_has(struct harness *h, const char *needle)
 {
-	char	 path[HARNESS_PATH], buf[16384];
-	ssize_t	 n;
-	int	 fd;
+	char	buf[16384];
 
-	tpath(path, sizeof path, h->dir, "commands.log");
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return (0);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return (strstr(buf, needle) != NULL);
+	return (strstr(harness_commands_log(h, buf, sizeof buf), needle) !=
+	    NULL);
 }
 
 /* As root with no user: refused with a clear reason, unless allowed. */

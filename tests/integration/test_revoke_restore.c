@@ -182,24 +182,6 @@ peerctl_unrevoke(struct harness *h, const char *id)
 	return (harness_run_cmd(h, argv, 10000));
 }
 
-/* Read dir/commands.log (what harness_run_cmd's children printed). */
-static char *
-commands_log(struct harness *h, char *buf, size_t len)
-{
-	char	path[HARNESS_PATH + 16];
-	ssize_t	n;
-	int	fd;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof path, "%s/commands.log", h->dir);
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return (buf);
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-	return (buf);
-}
-
 /*
  * A supporter revoked, then Redis restarted empty: peerd writes the id
  * back (SISMEMBER is 1 again, the marker is back), logs
@@ -386,7 +368,7 @@ test_peerctl_marker(void **state)
 	assert_int_equal(fault_redis(h, buf, sizeof buf, "DEL %s",
 	    CRED_REDIS_REVOKED_EPOCH), 0);
 	assert_int_equal(peerctl_unrevoke(h, "sup-x"), 0);
-	commands_log(h, out, sizeof out);
+	harness_commands_log(h, out, sizeof out);
 	assert_non_null(strstr(out, "sup-x is no longer revoked"));
 	assert_non_null(strstr(out, CRED_REDIS_REVOKED_EPOCH " is missing"));
 	assert_int_equal(redis_sismember(h, CRED_REDIS_REVOKED, "sup-x"), 0);
