@@ -8,11 +8,17 @@
  * from requester_secret_file, or is made at start-up (then continuity does
  * not survive a restart).
  *
- * The signing key and the requester secret are loaded together into one
- * struct auth_keys by auth_keys_load, the one loader of start-up
- * (auth_init), peerd -t (auth_check) and SIGHUP (auth_reload), so the
- * three cannot disagree about a file.  A reload puts the new pair in place
- * only once both loaded: never one new and one old.
+ * The signing key, the previous signing key and the requester secret are
+ * loaded together into one struct auth_keys by auth_keys_load, the one
+ * loader of start-up (auth_init), peerd -t (auth_check) and SIGHUP
+ * (auth_reload), so the three cannot disagree about a file.  A reload puts
+ * the new set in place only once all loaded: never one new and one old.
+ *
+ * signing_pubkey_previous is for rotating the signing key gradually: while
+ * it is set, credentials signed by the old key are still admitted, so
+ * supporters can be given new-key credentials over days rather than all
+ * being refused at their next Hello.  The current key is always tried
+ * first; the previous one only for a signature the current one refused.
  *
  * Supporters and operators present a credential signed by the
  * organisation.  cred_verify checks the signature before any field is
@@ -67,6 +73,7 @@ struct auth {
 /* The keys auth_hello checks with; replaced whole, never in part. */
 struct auth_keys {
 	EVP_PKEY	*pubkey;	/* signing_pubkey, NULL if not set */
+	EVP_PKEY	*previous;	/* signing_pubkey_previous, or NULL */
 	uint8_t		 secret[AUTH_SECRET_MAX]; /* requester secret */
 	size_t		 secret_len;	/* 0: none loaded (yet) */
 };
@@ -91,6 +98,7 @@ auth_keys_free(struct auth_keys *k)
 	if (k == NULL)
 		return;
 	EVP_PKEY_free(k->pubkey);
+	EVP_PKEY_free(k->previous);
 	OPENSSL_cleanse(k, sizeof *k);
 	free(k);
 }
@@ -164,15 +172,15 @@ fail:
 	return (-1);
 }
 
-/* Load the signing key from path into k; 0, or -1 with *why a new reason. */
+/* Load a signing key from path into *key; 0, or -1 with *why a new reason. */
 static int
-auth_pubkey_load(const char *path, struct auth_keys *k, char **why)
+auth_pubkey_load(const char *path, EVP_PKEY **key, char **why)
 {
 	char		 err[CRED_ERR_MAX];
 	const char	*r = err;
 	size_t		 len = strlen(path);
 
-	if ((k->pubkey = cred_key_load_public(path, err, sizeof err)) != NULL)
+	if ((*key = cred_key_load_public(path, err, sizeof err)) != NULL)
 		return (0);
 	/* credential.c starts with the path; our callers name it once. */
 	if (strncmp(err, path, len) == 0 && strncmp(err + len, ": ", 2) == 0)
@@ -187,14 +195,16 @@ auth_file(const char *what)
 {
 	if (strcmp(what, "signing_pubkey") == 0)
 		return (conf.signing_pubkey);
+	if (strcmp(what, "signing_pubkey_previous") == 0)
+		return (conf.signing_pubkey_previous);
 	return (conf.requester_secret_file);
 }
 
 /*
- * Load the files the configuration names into new keys: signing_pubkey
- * and requester_secret_file, each only if set (no secret file leaves
- * secret_len 0).  Returns the keys, or NULL with *what the option whose
- * file failed and *why a new reason.
+ * Load the files the configuration names into new keys: signing_pubkey,
+ * signing_pubkey_previous and requester_secret_file, each only if set (no
+ * secret file leaves secret_len 0).  Returns the keys, or NULL with *what
+ * the option whose file failed and *why a new reason.
  */
 static struct auth_keys *
 auth_keys_load(const char **what, char **why)
@@ -205,8 +215,15 @@ auth_keys_load(const char **what, char **why)
 	*why = NULL;
 	k = xcalloc(1, sizeof *k);
 	if (conf.signing_pubkey != NULL &&
-	    auth_pubkey_load(conf.signing_pubkey, k, why) != 0) {
+	    auth_pubkey_load(conf.signing_pubkey, &k->pubkey, why) != 0) {
 		*what = "signing_pubkey";
+		auth_keys_free(k);
+		return (NULL);
+	}
+	if (conf.signing_pubkey_previous != NULL &&
+	    auth_pubkey_load(conf.signing_pubkey_previous, &k->previous,
+	    why) != 0) {
+		*what = "signing_pubkey_previous";
 		auth_keys_free(k);
 		return (NULL);
 	}
@@ -239,7 +256,8 @@ auth_keys_load_or_say(char **why)
 }
 
 /*
- * Load the signing public key (signing_pubkey) and the requester secret
+ * Load the signing public keys (signing_pubkey and, if set,
+ * signing_pubkey_previous) and the requester secret
  * (requester_secret_file, or a random one).  Without a signing key peerd
  * still runs, but refuses every supporter and operator.  Returns 0, or -1
  * with *why a new message.
@@ -269,15 +287,17 @@ auth_init(char **why)
 		    "continuity keys will not survive a restart\"");
 	}
 	auth_keys = k;
-	log_info("event=auth_ready signing_key=%s requester_secret=%s",
-	    k->pubkey != NULL ? "loaded" : "none",
+	log_info("event=auth_ready signing_key=%s previous_key=%s "
+	    "requester_secret=%s", k->pubkey != NULL ? "loaded" : "none",
+	    k->previous != NULL ? "loaded" : "none",
 	    conf.requester_secret_file != NULL ? "file" : "random");
 	return (0);
 }
 
 /*
- * For peerd -t: load signing_pubkey and requester_secret_file as auth_init
- * would, then drop them.  Returns 0, or -1 with *why a new message.
+ * For peerd -t: load signing_pubkey, signing_pubkey_previous and
+ * requester_secret_file as auth_init would, then drop them.  Returns 0,
+ * or -1 with *why a new message.
  */
 int
 auth_check(char **why)
@@ -306,17 +326,19 @@ auth_pubkey_same(EVP_PKEY *a, EVP_PKEY *b)
 }
 
 /*
- * SIGHUP: load signing_pubkey and requester_secret_file again, both before
- * either is used, and put them in place together; if either fails, both
- * old ones stay.  Sessions already admitted are not checked again (their
- * credential was verified at their Hello); the next Hello is checked with
- * the new key.  Revocations are by credential id, so they hold whichever
- * key signed a credential.  A new requester secret makes every requester
- * key hash to something new: blocks, previous-supporter links and kept
- * queue places from before no longer match (a connected requester keeps
- * its hash for that connection).  A secret made at random because no
- * file is set is kept.  Returns 0, or -1 (logged) if nothing changed
- * because a file was bad.
+ * SIGHUP: load signing_pubkey, signing_pubkey_previous and
+ * requester_secret_file again, all before any is used, and put them in
+ * place together; if any fails, all the old ones stay.  Sessions already
+ * admitted are not checked again (their credential was verified at their
+ * Hello); the next Hello is checked with the new keys, so dropping
+ * signing_pubkey_previous refuses old-key credentials from then on.
+ * Revocations are by credential id, so they hold whichever key signed a
+ * credential.  A new requester secret makes every requester key hash to
+ * something new: blocks, previous-supporter links and kept queue places
+ * from before no longer match (a connected requester keeps its hash for
+ * that connection).  A secret made at random because no file is set is
+ * kept.  Returns 0, or -1 (logged) if nothing changed because a file was
+ * bad.
  */
 int
 auth_reload(void)
@@ -324,10 +346,12 @@ auth_reload(void)
 	struct auth_keys	*k;
 	const char		*what;
 	char			*why;
-	int			 key_changed, secret_changed;
+	int			 key_changed, previous_changed;
+	int			 secret_changed;
 
-	if (auth_keys == NULL ||
-	    (conf.signing_pubkey == NULL && conf.requester_secret_file == NULL))
+	if (auth_keys == NULL || (conf.signing_pubkey == NULL &&
+	    conf.signing_pubkey_previous == NULL &&
+	    conf.requester_secret_file == NULL))
 		return (0);
 	if ((k = auth_keys_load(&what, &why)) == NULL) {
 		log_warnx("event=reload_failed what=%s file=%s reason=\"%s\" "
@@ -340,6 +364,7 @@ auth_reload(void)
 		k->secret_len = auth_keys->secret_len;
 	}
 	key_changed = !auth_pubkey_same(auth_keys->pubkey, k->pubkey);
+	previous_changed = !auth_pubkey_same(auth_keys->previous, k->previous);
 	secret_changed = k->secret_len != auth_keys->secret_len ||
 	    CRYPTO_memcmp(k->secret, auth_keys->secret, k->secret_len) != 0;
 	auth_keys_free(auth_keys);
@@ -349,6 +374,10 @@ auth_reload(void)
 		log_info("event=reloaded what=signing_pubkey file=%s "
 		    "changed=%s", conf.signing_pubkey,
 		    key_changed ? "yes" : "no");
+	if (conf.signing_pubkey_previous != NULL)
+		log_info("event=reloaded what=signing_pubkey_previous file=%s "
+		    "changed=%s", conf.signing_pubkey_previous,
+		    previous_changed ? "yes" : "no");
 	if (conf.requester_secret_file != NULL && secret_changed)
 		log_warnx("event=reloaded what=requester_secret_file file=%s "
 		    "changed=yes reason=\"requester keys now hash anew: "
@@ -361,7 +390,7 @@ auth_reload(void)
 	return (0);
 }
 
-/* Release the signing key and wipe the requester secret. */
+/* Release the signing keys and wipe the requester secret. */
 void
 auth_shutdown(void)
 {
@@ -476,10 +505,11 @@ auth_credential(struct conn *c, const Hello *h, char *why, size_t len)
 {
 	struct cred_info	 info;
 	struct auth		*a;
-	enum cred_status	 st;
+	enum cred_status	 st, st_prev;
 	size_t			 i;
 	uint64_t		 now;
 	const char		*role = cred_role_name(h->role);
+	int			 by_previous = 0;
 
 	if (h->requester_key.len != 0) {
 		snprintf(why, len, "requester_key is for requesters only");
@@ -496,6 +526,20 @@ auth_credential(struct conn *c, const Hello *h, char *why, size_t len)
 	now = auth_wall();
 	st = cred_verify(h->credential.data, h->credential.len,
 	    auth_keys->pubkey, now, &info);
+	/*
+	 * Only a signature the current key refused is tried with the previous
+	 * one: anything else is the credential's own fault whichever key.  If
+	 * the previous key does not verify it either, the answer is the
+	 * current key's, exactly as without the option.
+	 */
+	if (st == CRED_BAD_SIGNATURE && auth_keys->previous != NULL) {
+		st_prev = cred_verify(h->credential.data, h->credential.len,
+		    auth_keys->previous, now, &info);
+		if (st_prev != CRED_BAD_SIGNATURE && st_prev != CRED_INTERNAL) {
+			st = st_prev;
+			by_previous = 1;
+		}
+	}
 	if (st != CRED_OK) {
 		snprintf(why, len, "%s", cred_strerror(st));
 		/* The id is trustworthy only when the signature was good. */
@@ -557,9 +601,10 @@ auth_credential(struct conn *c, const Hello *h, char *why, size_t len)
 	OPENSSL_cleanse(&info, sizeof info);
 	auth_expiry_arm(a);
 	log_info("conn=%llu event=auth role=%s id=%s capacity=%u "
-	    "expires_in=%llus", (unsigned long long)c->id, role, a->cred.id,
+	    "expires_in=%llus%s", (unsigned long long)c->id, role, a->cred.id,
 	    a->cred.capacity,
-	    (unsigned long long)(a->cred.not_after - now));
+	    (unsigned long long)(a->cred.not_after - now),
+	    by_previous ? " key=previous" : "");
 	return (0);
 
 refuse:

@@ -119,6 +119,10 @@ static const struct config_option config_options[] = {
 	{ "signing_pubkey", CONF_PATH, 1, PATH_MAX, NULL, &conf.signing_pubkey,
 	  "Ed25519 public key that signs credentials (PEM; re-read on "
 	  "SIGHUP)", NULL },
+	{ "signing_pubkey_previous", CONF_PATH, 1, PATH_MAX, NULL,
+	  &conf.signing_pubkey_previous,
+	  "Ed25519 public key also accepted while rotating signing_pubkey "
+	  "(PEM; re-read on SIGHUP)", NULL },
 	{ "requester_secret_file", CONF_PATH, 1, PATH_MAX, NULL,
 	  &conf.requester_secret_file,
 	  "secret for HMACs of requester keys (32+ random bytes, mode 0600; "
@@ -779,6 +783,14 @@ config_finish(char **errp)
 		    config_where_set("max_text"), conf.max_text,
 		    conf.max_frame - CONF_CHAT_OVERHEAD, CONF_CHAT_OVERHEAD);
 		conf.max_text = conf.max_frame - CONF_CHAT_OVERHEAD;
+	}
+	/* Only a key being rotated out: without a current one, it is not. */
+	if (conf.signing_pubkey_previous != NULL &&
+	    conf.signing_pubkey == NULL) {
+		xasprintf(errp, "%s: signing_pubkey_previous needs "
+		    "signing_pubkey",
+		    config_where_set("signing_pubkey_previous"));
+		return (-1);
 	}
 	if (conf.keepalive >= conf.idle_timeout) {
 		xasprintf(errp, "%s: keepalive (%u) must be below idle_timeout "

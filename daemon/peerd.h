@@ -135,6 +135,7 @@ struct config {
 	char		*default_language;
 
 	char		*signing_pubkey;
+	char		*signing_pubkey_previous; /* also accepted, rotating */
 	char		*requester_secret_file;
 
 	/* Matching and conversations (match.c, conv.c). */

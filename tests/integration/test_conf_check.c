@@ -1,10 +1,11 @@
 /*
  * test_conf_check.c -- `peerd -t` loads what start-up loads, with the real
  * binary: the TLS certificate and key (and that they match), the signing
- * public key, the requester secret (size, mode), the Redis password file
- * and the user to switch to.  A bad file is one line naming the option
- * and the file, and exit 1; a good one, "is ok" and exit 0.  No secret is
- * ever printed.  Start-up refuses the same bad files for the same reason.
+ * public key and the previous one, the requester secret (size, mode), the
+ * Redis password file and the user to switch to.  A bad file is one line
+ * naming the option and the file, and exit 1; a good one, "is ok" and
+ * exit 0.  No secret is ever printed.  Start-up refuses the same bad
+ * files for the same reason.
  */
 #include <sys/stat.h>
 
@@ -264,6 +265,45 @@ test_check_signing_pubkey(void **state)
 }
 
 /*
+ * signing_pubkey_previous: missing, garbage, the private half; then the
+ * same file as signing_pubkey (harmless) and another good key.
+ */
+static void
+test_check_signing_pubkey_previous(void **state)
+{
+	struct harness	*h = *state;
+	char		 line[HARNESS_PATH * 2], path[HARNESS_PATH];
+	char		 priv[HARNESS_PATH], err[CRED_ERR_MAX];
+	EVP_PKEY	*key;
+
+	tpath(path, h->dir, "missing.pub");
+	snprintf(line, sizeof line, "signing_pubkey_previous %s\n", path);
+	expect_fails(h, line, "signing_pubkey_previous", path,
+	    "No such file or directory");
+
+	tpath(path, h->dir, "garbage.pub");
+	put_file(path, "hello\n", 6, 0644);
+	snprintf(line, sizeof line, "signing_pubkey_previous %s\n", path);
+	expect_fails(h, line, "signing_pubkey_previous", path,
+	    "not a PEM public key");
+
+	snprintf(line, sizeof line, "signing_pubkey_previous %s\n", f.priv);
+	expect_fails(h, line, "signing_pubkey_previous", f.priv,
+	    "not a PEM public key");
+
+	snprintf(line, sizeof line, "signing_pubkey_previous %s\n", f.pub);
+	expect_ok(h, line);
+
+	tpath(priv, h->dir, "old.key");
+	tpath(path, h->dir, "old.pub");
+	assert_non_null(key = cred_key_generate());
+	assert_int_equal(cred_key_write(key, priv, path, err, sizeof err), 0);
+	EVP_PKEY_free(key);
+	snprintf(line, sizeof line, "signing_pubkey_previous %s\n", path);
+	expect_ok(h, line);
+}
+
+/*
  * requester_secret_file: missing, a directory, too short, too long, open
  * to group or others; the contents never printed; then good.
  */
@@ -405,6 +445,9 @@ main(void)
 		    harness_teardown),
 		cmocka_unit_test_setup_teardown(test_check_signing_pubkey,
 		    setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_check_signing_pubkey_previous, setup,
+		    harness_teardown),
 		cmocka_unit_test_setup_teardown(test_check_requester_secret,
 		    setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_check_redis_password_file,

@@ -5,7 +5,8 @@
  * a revocation ends a live session within seconds; until peerd has read
  * the revocation list once, supporters are told TRY_LATER; each role may
  * send only its own messages; SIGHUP rotates the signing key and the
- * requester secret (together or not at all) without dropping anyone.
+ * requester secret (together or not at all) without dropping anyone;
+ * signing_pubkey_previous keeps old-key credentials good while rotating.
  */
 #include <sys/stat.h>
 
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -756,6 +758,106 @@ test_cred_signing_key_rotated(void **state)
 }
 
 /*
+ * Make a credential as world_cred does but signed by key (neither the
+ * world's nor its forger's).  Returns 0 or -1.
+ */
+static int
+cred_signed_by(struct world *w, EVP_PKEY *key, struct pcred *out,
+    const char *id)
+{
+	EVP_PKEY	*forger = w->forger;
+	int		 r;
+
+	w->forger = key;
+	r = world_cred(w, out, id, NULL, 1, PCRED_FORGED);
+	w->forger = forger;
+	return (r);
+}
+
+/*
+ * Gradual rotation: peerd restarted with key 2 (the forger) as
+ * signing_pubkey and key 1 (the world's) as signing_pubkey_previous
+ * admits a key-1 credential (logged key=previous) and a key-2 one (not
+ * so logged), and refuses one signed by a third key BAD_CREDENTIAL.  A
+ * bad previous-key file on SIGHUP is reload_failed and key 1 is still
+ * accepted.  Key 2 in the previous file and SIGHUP ends the rotation: key
+ * 1 and key 3 are refused; so they are when restarted without the option.
+ */
+static void
+test_cred_signing_key_previous(void **state)
+{
+	struct world	*w = *state;
+	struct harness	*h = w->h;
+	struct pcred	 old1, new2, other3;
+	struct tclient	*s1, *s2;
+	EVP_PKEY	*key3;
+	char		 prev[HARNESS_PATH + 16], extra[HARNESS_PATH + 64];
+	char		 priv[HARNESS_PATH + 16], err[CRED_ERR_MAX];
+	char		 line[1024];
+
+	assert_non_null(key3 = cred_key_generate());
+	assert_int_equal(world_cred(w, &old1, "sup-old", NULL, 1, 0), 0);
+	assert_int_equal(world_cred(w, &new2, "sup-new", NULL, 1,
+	    PCRED_FORGED), 0);
+	assert_int_equal(cred_signed_by(w, key3, &other3, "sup-other"), 0);
+	EVP_PKEY_free(key3);
+
+	snprintf(priv, sizeof priv, "%s/previous.key", h->dir);
+	snprintf(prev, sizeof prev, "%s/previous.pub", h->dir);
+	assert_int_equal(cred_key_write(w->org, priv, prev, err, sizeof err),
+	    0);
+	assert_int_equal(install_pubkey(w, w->forger, "key2"), 0);
+	snprintf(extra, sizeof extra, "signing_pubkey_previous %s\n", prev);
+	free(w->extra);
+	assert_non_null(w->extra = strdup(extra));
+	assert_int_equal(world_restart_peerd(w), 0);
+
+	assert_non_null(s1 = people_supporter(w, &old1));
+	assert_int_equal(log_lines_with(h, "event=auth role=supporter "
+	    "id=sup-old", "key=previous", NULL, 0), 1);
+	assert_non_null(s2 = people_supporter(w, &new2));
+	assert_int_equal(log_lines_with(h, "event=auth role=supporter "
+	    "id=sup-new", NULL, line, sizeof line), 1);
+	assert_null(strstr(line, "key="));
+	expect_refused(w, ROLE_(SUPPORTER), &other3, ERR_(BAD_CREDENTIAL));
+	tclient_free(s2);
+	tclient_free(s1);
+
+	/* A bad previous-key file: logged, and all the old keys stay. */
+	assert_int_equal(overwrite(prev, "not a key\n", 10), 0);
+	assert_int_equal(hup_and_wait(h,
+	    "event=reload_failed what=signing_pubkey_previous"), 0);
+	assert_int_equal(log_lines_with(h,
+	    "event=reload_failed what=signing_pubkey_previous",
+	    "action=keeping_old_keys", line, sizeof line), 1);
+	assert_non_null(strstr(line, prev));
+	assert_non_null(s1 = people_supporter(w, &old1));
+	tclient_free(s1);
+
+	/* Rotation done without a restart: key 2 over the previous file. */
+	snprintf(priv, sizeof priv, "%s/key2b.key", h->dir);
+	snprintf(extra, sizeof extra, "%s/key2b.pub", h->dir);
+	assert_int_equal(cred_key_write(w->forger, priv, extra, err,
+	    sizeof err), 0);
+	assert_int_equal(rename(extra, prev), 0);
+	assert_int_equal(hup_and_wait(h,
+	    "event=reloaded what=signing_pubkey_previous"), 0);
+	expect_refused(w, ROLE_(SUPPORTER), &old1, ERR_(BAD_CREDENTIAL));
+	expect_refused(w, ROLE_(SUPPORTER), &other3, ERR_(BAD_CREDENTIAL));
+	assert_non_null(s2 = people_supporter(w, &new2));
+	tclient_free(s2);
+
+	/* The option dropped at a restart: key 1 is refused. */
+	free(w->extra);
+	w->extra = NULL;
+	assert_int_equal(world_restart_peerd(w), 0);
+	expect_refused(w, ROLE_(SUPPORTER), &old1, ERR_(BAD_CREDENTIAL));
+	expect_refused(w, ROLE_(SUPPORTER), &other3, ERR_(BAD_CREDENTIAL));
+	assert_non_null(s2 = people_supporter(w, &new2));
+	tclient_free(s2);
+}
+
+/*
  * Queue a requester with key on a new connection.  Returns it, or NULL
  * after printing why.
  */
@@ -901,6 +1003,8 @@ main(void)
 		    setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_cred_signing_key_rotated,
 		    setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cred_signing_key_previous, setup, world_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_cred_requester_secret_rotated, setup, world_teardown),
 	};

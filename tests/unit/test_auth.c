@@ -3,7 +3,7 @@
  * hash of Hello.requester_key) and credential checks at Hello, with a real
  * Ed25519 key pair made here; the signing key and requester secret
  * reloaded whole or not at all (SIGHUP), and checked without being kept
- * (peerd -t).
+ * (peerd -t); a previous signing key accepted beside the current one.
  */
 #include <sys/stat.h>
 
@@ -704,6 +704,89 @@ test_reload(void **state)
 	assert_true(requester_key(key) == h1);
 }
 
+/* Return auth_hello's code for a credential signed by key; why filled. */
+static ErrorCode
+signed_code(const struct cred_info *info, EVP_PKEY *key, char *why,
+    size_t len)
+{
+	struct conn	c;
+	uint8_t		buf[CRED_MAX];
+	size_t		n;
+	Role		role = ROLE_NONE;
+	ErrorCode	code;
+
+	memset(&c, 0, sizeof c);
+	n = sign(info, key, buf, sizeof buf);
+	code = hello(&c, ROLE_SUPPORTER, buf, n, NULL, 0, &role, why, len);
+	auth_free(&c);
+	return (code);
+}
+
+/*
+ * signing_pubkey_previous: credentials signed by either key are admitted;
+ * one neither verifies is refused with the same reason as without the
+ * option; the previous key's checks beyond the signature still apply; a
+ * bad previous-key file on reload keeps every old key; the same key in
+ * both is harmless.
+ */
+static void
+test_previous_key(void **state)
+{
+	struct cred_info	 info;
+	EVP_PKEY		*third;
+	char			 prev[PATH_MAX + 32], priv[PATH_MAX + 32];
+	char			 text[3 * PATH_MAX], err[CRED_ERR_MAX];
+	char			 why[256], want[256], *msg = NULL;
+
+	(void)state;
+	assert_non_null(third = cred_key_generate());
+	info_supporter(&info, "s1");
+	install_pubkey(signkey);
+	snprintf(text, sizeof text, "signing_pubkey %s\n", pubpath);
+	configure_ok(text);
+	assert_int_equal(signed_code(&info, third, want, sizeof want),
+	    ERR(BAD_CREDENTIAL));
+
+	/* Rotating from signkey (now previous) to otherkey. */
+	snprintf(priv, sizeof priv, "%s/prev.key", tmpdir);
+	snprintf(prev, sizeof prev, "%s/prev.pub", tmpdir);
+	if (cred_key_write(signkey, priv, prev, err, sizeof err) != 0)
+		fail_msg("cred_key_write: %s", err);
+	install_pubkey(otherkey);
+	snprintf(text, sizeof text, "signing_pubkey %s\n"
+	    "signing_pubkey_previous %s\n", pubpath, prev);
+	configure_ok(text);
+	assert_int_equal(signed_code(&info, signkey, why, sizeof why), 0);
+	assert_int_equal(signed_code(&info, otherkey, why, sizeof why), 0);
+	assert_int_equal(signed_code(&info, third, why, sizeof why),
+	    ERR(BAD_CREDENTIAL));
+	assert_string_equal(why, want);
+	info.not_after = info.issued_at + 1;
+	assert_int_equal(signed_code(&info, signkey, why, sizeof why),
+	    ERR(CREDENTIAL_EXPIRED));
+	info_supporter(&info, "s1");
+
+	/* A bad previous-key file: both old keys stay. */
+	write_file("prev.pub", "not a key\n", 10, 0644);
+	assert_int_equal(auth_reload(), -1);
+	assert_int_equal(signed_code(&info, signkey, why, sizeof why), 0);
+	assert_int_equal(signed_code(&info, otherkey, why, sizeof why), 0);
+	assert_int_equal(auth_check(&msg), -1);
+	assert_non_null(strstr(msg, "signing_pubkey_previous "));
+	free(msg);
+
+	/* The same key in both: the old one refused, the new one fine. */
+	install_pubkey(otherkey);
+	assert_int_equal(rename(pubpath, prev), 0);
+	install_pubkey(otherkey);
+	assert_int_equal(auth_reload(), 0);
+	assert_int_equal(signed_code(&info, signkey, why, sizeof why),
+	    ERR(BAD_CREDENTIAL));
+	assert_string_equal(why, want);
+	assert_int_equal(signed_code(&info, otherkey, why, sizeof why), 0);
+	EVP_PKEY_free(third);
+}
+
 /*
  * auth_check (peerd -t) loads the configured files as auth_init does, with
  * the same one-line errors naming option and file, and keeps nothing.
@@ -774,6 +857,7 @@ main(void)
 		cmocka_unit_test(test_cred_revoked),
 		cmocka_unit_test(test_cred_no_key),
 		cmocka_unit_test(test_revoke_bounds),
+		cmocka_unit_test(test_previous_key),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_check),
 	};

@@ -341,6 +341,11 @@ test_cross_checks(void **state)
 	load_fails("keepalive 300\n", "peerd.conf:1: keepalive (300) must be "
 	    "below idle_timeout (300)");
 	load_ok("max_frame 2048\nmax_text 1984\n");
+	/* A previous signing key is only for rotating a current one. */
+	load_fails("\nsigning_pubkey_previous /etc/peerd/old.pub\n",
+	    "peerd.conf:2: signing_pubkey_previous needs signing_pubkey");
+	load_ok("signing_pubkey /etc/peerd/new.pub\n"
+	    "signing_pubkey_previous /etc/peerd/old.pub\n");
 }
 
 /* Tag names, descriptions, duplicates and the 128 limit. */
