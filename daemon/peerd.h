@@ -708,6 +708,7 @@ int		 redis_command_formatted(redis_cb *, void *, const char *,
 		     size_t);
 void		 redis_on_change(void (*)(int));
 void		 redis_flush(void);
+void		 redis_reload(void);
 int		 redis_auth(struct redisAsyncContext *, redis_cb *, void *);
 struct redisAsyncContext *redis_async_connect(const char **);
 int		 redis_auth_ok(const struct redisReply *, char *, size_t);

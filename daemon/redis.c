@@ -37,7 +37,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +60,6 @@ enum redis_report {
 
 static redisAsyncContext	*redis_ctx;
 static struct event		*redis_timer;
-static struct event		*redis_ev_hup;	/* re-reads the password */
 static char			*redis_host;
 static u_short			 redis_port;
 static int			 redis_numeric;	/* redis_host is an address */
@@ -474,18 +472,17 @@ redis_tick(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * SIGHUP: read redis_password_file again (server.c reloads the certificate
- * on the same signal).  Links already authenticated stay; the new password
- * is sent on the next connect, at once if the old one was being refused.
+ * SIGHUP (server.c): read redis_password_file again.  Links already
+ * authenticated stay; the new password is sent on the next connect, at
+ * once if the old one was being refused.
  */
-static void
-redis_hup(evutil_socket_t sig, short events, void *arg)
+void
+redis_reload(void)
 {
 	char	*why;
 
-	(void)sig;
-	(void)events;
-	(void)arg;
+	if (conf.redis_password_file == NULL || redis_timer == NULL)
+		return;
 	switch (config_reload_secrets(&why)) {
 	case -1:
 		log_warnx("event=redis_password_reload_failed reason=\"%s\" "
@@ -538,10 +535,6 @@ redis_start(void)
 		    "the resolver configuration: hiredis resolves it, "
 		    "blocking\"", redis_host);
 	redis_timer = evtimer_new(server_base, redis_tick, NULL);
-	if (conf.redis_password_file != NULL &&
-	    ((redis_ev_hup = evsignal_new(server_base, SIGHUP, redis_hup,
-	    NULL)) == NULL || evsignal_add(redis_ev_hup, NULL) != 0))
-		fatalx("event=start_failed reason=redis_signal");
 	redis_connect();
 	return (0);
 }
@@ -556,10 +549,6 @@ redis_stop(void)
 	if (redis_timer != NULL) {
 		event_free(redis_timer);
 		redis_timer = NULL;
-	}
-	if (redis_ev_hup != NULL) {
-		event_free(redis_ev_hup);
-		redis_ev_hup = NULL;
 	}
 	if ((ac = redis_ctx) != NULL) {
 		redis_ctx = NULL;

@@ -5,8 +5,8 @@
  * Error{SHUTTING_DOWN, fatal}, wait for their output to flush but no longer
  * than SERVER_STOP_WAIT, then leave the loop.  SIGHUP reloads the TLS
  * certificate and key (tls.c), and the signing key and requester secret
- * (auth.c), each pair whole or not at all; redis.c re-reads the Redis
- * password on the same signal.  Signals arrive as events, never in a raw
+ * (auth.c), each pair whole or not at all, and the Redis password file
+ * (redis.c).  Signals arrive as events, never in a raw
  * handler.
  */
 #include <sys/socket.h>
@@ -124,9 +124,9 @@ server_signal_stop(evutil_socket_t sig, short events, void *arg)
 }
 
 /*
- * SIGHUP: reload the certificate, then the signing key and requester
- * secret.  The two reloads are independent: a bad certificate does not
- * hold back a new signing key, nor the other way round.
+ * SIGHUP: reload the certificate, the signing keys and requester secret,
+ * and the Redis password.  The reloads are independent: a bad certificate
+ * does not hold back a new signing key, nor the other way round.
  */
 static void
 server_signal_hup(evutil_socket_t sig, short events, void *arg)
@@ -137,6 +137,7 @@ server_signal_hup(evutil_socket_t sig, short events, void *arg)
 	log_info("event=reload signal=HUP");
 	tls_reload();
 	auth_reload();
+	redis_reload();
 }
 
 /* Create the event base and signal events; then listeners and Redis. */
