@@ -35,10 +35,6 @@
  *
  * Identity tags are special-category data: nothing here logs a tag.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,64 +108,19 @@ auth_keys_free(struct auth_keys *k)
 static int
 auth_secret_load(const char *path, struct auth_keys *k, char **why)
 {
-	struct stat	 st;
-	ssize_t		 n;
-	size_t		 got = 0;
-	int		 fd;
+	ssize_t	n;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		*why = xstrdup(strerror(errno));
+	if ((n = util_read_secret(path, k->secret, sizeof k->secret, why)) ==
+	    -1)
+		return (-1);
+	if (n < AUTH_SECRET_MIN) {
+		xasprintf(why, "%zd bytes, at least %d needed", n,
+		    AUTH_SECRET_MIN);
+		OPENSSL_cleanse(k->secret, sizeof k->secret);
 		return (-1);
 	}
-	if (fstat(fd, &st) == -1) {
-		*why = xstrdup(strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*why = xstrdup("not a regular file");
-		goto fail;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		xasprintf(why, "mode %04o lets group or others at it "
-		    "(chmod 600)", (u_int)(st.st_mode & 07777));
-		goto fail;
-	}
-	for (;;) {
-		n = read(fd, k->secret + got, sizeof k->secret - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			*why = xstrdup(strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got == sizeof k->secret) {
-			/* One more byte would be over the limit. */
-			uint8_t	extra;
-
-			if (read(fd, &extra, 1) != 0) {
-				xasprintf(why, "over %d bytes",
-				    AUTH_SECRET_MAX);
-				goto fail;
-			}
-			break;
-		}
-	}
-	if (got < AUTH_SECRET_MIN) {
-		xasprintf(why, "%zu bytes, at least %d needed", got,
-		    AUTH_SECRET_MIN);
-		goto fail;
-	}
-	close(fd);
-	k->secret_len = got;
+	k->secret_len = (size_t)n;
 	return (0);
-
-fail:
-	close(fd);
-	OPENSSL_cleanse(k->secret, sizeof k->secret);
-	return (-1);
 }
 
 /* Load a signing key from path into *key; 0, or -1 with *why a new reason. */

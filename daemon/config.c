@@ -24,7 +24,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -641,65 +640,30 @@ config_where_set(const char *name)
 static char *
 config_read_secret(const char *path, char **errp)
 {
-	struct stat	 st;
-	char		 buf[CONF_SECRET_MAX + 3], *pw = NULL;
-	size_t		 got = 0;
-	ssize_t		 n;
-	int		 fd;
+	char	 buf[CONF_SECRET_MAX + 3], *pw = NULL, *why;
+	ssize_t	 n;
+	size_t	 got;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		xasprintf(errp, "redis_password_file %s: %s", path,
-		    strerror(errno));
+	/* One byte more than a password and its CRLF tells "too long". */
+	if ((n = util_read_secret(path, buf, sizeof buf, &why)) == -1) {
+		xasprintf(errp, "redis_password_file %s: %s", path, why);
+		free(why);
 		return (NULL);
 	}
-	if (fstat(fd, &st) == -1) {
-		xasprintf(errp, "redis_password_file %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		xasprintf(errp, "redis_password_file %s: not a regular file",
-		    path);
-		goto out;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		xasprintf(errp, "redis_password_file %s: mode %04o lets group "
-		    "or others at it (chmod 600)", path,
-		    (u_int)(st.st_mode & 07777));
-		goto out;
-	}
-	/* One byte more than a password and its CRLF tells "too long". */
-	while (got < sizeof buf) {
-		n = read(fd, buf + got, sizeof buf - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			xasprintf(errp, "redis_password_file %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	got = (size_t)n;
 	if (got > 0 && buf[got - 1] == '\n')
 		got--;
 	if (got > 0 && buf[got - 1] == '\r')
 		got--;
-	if (got == 0 || got > CONF_SECRET_MAX) {
+	if (got == 0 || got > CONF_SECRET_MAX)
 		xasprintf(errp, "redis_password_file %s: must hold a password "
 		    "of 1 to %d bytes", path, CONF_SECRET_MAX);
-		goto out;
-	}
-	if (memchr(buf, '\0', got) != NULL || memchr(buf, '\n', got) != NULL ||
-	    memchr(buf, '\r', got) != NULL) {
+	else if (memchr(buf, '\0', got) != NULL ||
+	    memchr(buf, '\n', got) != NULL || memchr(buf, '\r', got) != NULL)
 		xasprintf(errp, "redis_password_file %s: must hold one line "
 		    "and no NUL byte", path);
-		goto out;
-	}
-	pw = xstrndup(buf, got);
-out:
-	close(fd);
+	else
+		pw = xstrndup(buf, got);
 	OPENSSL_cleanse(buf, sizeof buf);
 	return (pw);
 }

@@ -750,5 +750,6 @@ uint64_t	 util_now_ms(void);
 void		 util_random(void *, size_t);
 uint64_t	 util_random_id(void);
 int		 util_utf8_valid(const void *, size_t);
+ssize_t		 util_read_secret(const char *, void *, size_t, char **);
 
 #endif /* PEERD_H */

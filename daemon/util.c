@@ -1,9 +1,17 @@
 /*
  * util.c -- small helpers with no better home.
  */
-#include <stdint.h>
-#include <time.h>
+#include <sys/types.h>
+#include <sys/stat.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "peerd.h"
@@ -92,4 +100,64 @@ util_utf8_valid(const void *p, size_t len)
 		i += n + 1;
 	}
 	return (1);
+}
+
+/*
+ * Read the secret file path whole into buf (size bytes): a regular file
+ * that neither group nor others may read or write, of at most size bytes.
+ * Returns how many bytes it holds, or -1 with *why a new reason that names
+ * neither the file nor any of its bytes (buf is wiped then).
+ */
+ssize_t
+util_read_secret(const char *path, void *buf, size_t size, char **why)
+{
+	struct stat	 st;
+	uint8_t		 extra;
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		*why = xstrdup(strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1) {
+		*why = xstrdup(strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = xstrdup("not a regular file");
+		goto fail;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		xasprintf(why, "mode %04o lets group or others at it "
+		    "(chmod 600)", (u_int)(st.st_mode & 07777));
+		goto fail;
+	}
+	for (;;) {
+		if (got == size)	/* one more byte would be too many */
+			n = read(fd, &extra, 1);
+		else
+			n = read(fd, (uint8_t *)buf + got, size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*why = xstrdup(strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (got == size) {
+			xasprintf(why, "over %zu bytes", size);
+			goto fail;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	return ((ssize_t)got);
+
+fail:
+	close(fd);
+	OPENSSL_cleanse(buf, size);
+	return (-1);
 }
