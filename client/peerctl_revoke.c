@@ -28,7 +28,6 @@
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
-#include <openssl/rand.h>
 
 #include "credential.h"
 #include "peerctl.h"
@@ -37,7 +36,6 @@
 #define PEERCTL_REDIS_TIMEOUT	3		/* seconds, connect and reply */
 #define PEERCTL_REDIS_PASSENV	"PEERCTL_REDIS_PASSWORD" /* AUTH, if set */
 #define PEERCTL_REDIS_USERENV	"PEERCTL_REDIS_USER"	/* ACL user, with it */
-#define PEERCTL_EPOCH_BYTES	16	/* random bytes of a new marker */
 
 /* Where Redis is: a unix socket path, or a host and port. */
 struct peerctl_revoke_addr {
@@ -264,21 +262,13 @@ peerctl_revoke_int(const struct peerctl_cmd *cmd, redisContext *c,
 static int
 peerctl_revoke_marker(const struct peerctl_cmd *cmd, redisContext *c)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	uint8_t			 rnd[PEERCTL_EPOCH_BYTES];
-	char			 epoch[PEERCTL_EPOCH_BYTES * 2 + 1];
-	size_t			 i;
+	char	epoch[CRED_EPOCH_LEN + 1];
 
-	if (RAND_bytes(rnd, sizeof rnd) != 1) {
+	if (cred_epoch_new(epoch) == -1) {
 		peerctl_warnx(cmd, "no random bytes for %s",
 		    CRED_REDIS_REVOKED_EPOCH);
 		return (-1);
 	}
-	for (i = 0; i < sizeof rnd; i++) {
-		epoch[2 * i] = hex[rnd[i] >> 4];
-		epoch[2 * i + 1] = hex[rnd[i] & 0xf];
-	}
-	epoch[sizeof epoch - 1] = '\0';
 	if (peerctl_revoke_int(cmd, c, "SETNX", "SETNX %s %s",
 	    CRED_REDIS_REVOKED_EPOCH, epoch) == -1)
 		return (-1);

@@ -82,12 +82,14 @@
 				 REVOKE_POLL_MS)
 #define REVOKE_RECENT		64	/* ids heard on the channel, kept
 					   across one refresh */
-#define REVOKE_EPOCH_BYTES	16	/* random bytes of a marker we set
-					   (32 hex characters) */
 #define REVOKE_EPOCH_MAX	64	/* bytes of a marker we follow; a
 					   longer one is replaced */
 #define REVOKE_FAIL_LOG_EVERY	60	/* seconds between warnings of a
 					   read that keeps failing */
+#define REVOKE_HEAL_RETRY	10	/* seconds after a failed write-back
+					   before the next (an ACL refusing
+					   it would otherwise resend every id
+					   every refresh) */
 
 /* An open-addressed hash set of ids (linear probing, no deletion). */
 struct revoke_set {
@@ -127,6 +129,8 @@ static char			 revoke_epoch[REVOKE_EPOCH_MAX + 1]; /* the
 					   marker the copy was read under,
 					   "" until one is followed */
 static int			 revoke_healing;	/* write-back sent */
+static time_t			 revoke_heal_after;	/* monotonic s: no
+							   write-back before */
 static size_t			 revoke_heal_added;	/* ids it restores */
 static int			 revoke_failing;	/* reads fail */
 static time_t			 revoke_fail_logged;	/* monotonic s of the
@@ -489,7 +493,8 @@ revoke_heal_cb(redisAsyncContext *ac, void *r, void *arg)
 			return;
 		}
 	}
-	/* revoke_epoch is unchanged, so the next read tries again. */
+	/* revoke_epoch is unchanged, so a later read tries again. */
+	revoke_heal_after = util_now() + REVOKE_HEAL_RETRY;
 	if (revoke_warn_due())
 		log_warnx("event=revoke_restore_failed key=%s count=%zu "
 		    "reason=\"%s, keeping the last copy\"", CRED_REDIS_REVOKED,
@@ -506,20 +511,13 @@ revoke_heal_cb(redisAsyncContext *ac, void *r, void *arg)
 static void
 revoke_heal(size_t added, int replace)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	const char		**argv;
-	uint8_t			  rnd[REVOKE_EPOCH_BYTES];
-	char			  epoch[REVOKE_EPOCH_BYTES * 2 + 1];
-	size_t			  i, n = 0;
-	int			  ok = 1;
+	const char	**argv;
+	char		  epoch[CRED_EPOCH_LEN + 1];
+	size_t		  i, n = 0;
+	int		  ok = 1;
 
-	if (RAND_bytes(rnd, sizeof rnd) != 1)
+	if (cred_epoch_new(epoch) == -1)
 		fatalx("event=revoke_failed reason=\"no random bytes\"");
-	for (i = 0; i < sizeof rnd; i++) {
-		epoch[2 * i] = hex[rnd[i] >> 4];
-		epoch[2 * i + 1] = hex[rnd[i] & 0xf];
-	}
-	epoch[sizeof epoch - 1] = '\0';
 
 	if (redis_command(NULL, NULL, "MULTI") != 0)
 		return;
@@ -561,26 +559,32 @@ revoke_reconcile(const redisReply *members, const redisReply *marker)
 	enum revoke_marker	m = revoke_marker(marker);
 	size_t			i, added = 0;
 
-	revoke_read_ids(&next, members);
-	for (i = 0; i < revoke_set.cap; i++) {
-		if (revoke_set.slot[i] == NULL)
-			continue;
-		switch (revoke_set_add(&next, revoke_set.slot[i])) {
-		case 1:
-			added++;
-			break;
-		case -1:
-			revoke_log_full();
-			break;
+	/* The set is the copy (a write-back failed before): nothing to do. */
+	if (revoke_same(members)) {
+		revoke_now_known();
+	} else {
+		revoke_read_ids(&next, members);
+		for (i = 0; i < revoke_set.cap; i++) {
+			if (revoke_set.slot[i] == NULL)
+				continue;
+			switch (revoke_set_add(&next, revoke_set.slot[i])) {
+			case 1:
+				added++;
+				break;
+			case -1:
+				revoke_log_full();
+				break;
+			}
 		}
+		revoke_replace(&next);
 	}
-	revoke_replace(&next);
 	if (m == REVOKE_M_OTHER && added == 0) {
 		/* A first read, or another node has restored the set. */
 		revoke_epoch_set(marker);
 		return;
 	}
-	revoke_heal(added, m == REVOKE_M_BAD);
+	if (util_now() >= revoke_heal_after)
+		revoke_heal(added, m == REVOKE_M_BAD);
 }
 
 /*
@@ -608,6 +612,7 @@ revoke_refresh_cb(redisAsyncContext *ac, void *r, void *arg)
 	}
 	if (revoke_failing) {
 		revoke_failing = 0;
+		revoke_fail_logged = 0;
 		log_info("event=revoke_refresh_ok key=%s", CRED_REDIS_REVOKED);
 	}
 	revoke_last_card = (long long)reply->element[0]->elements;

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 #include "credential.h"
 
@@ -1025,5 +1026,22 @@ cred_read_file(const char *path, uint8_t *out, size_t outlen, size_t *lenp,
 		    why);
 		return (-1);
 	}
+	return (0);
+}
+
+int
+cred_epoch_new(char out[CRED_EPOCH_LEN + 1])
+{
+	static const char	hex[] = "0123456789abcdef";
+	uint8_t			rnd[CRED_EPOCH_BYTES];
+	size_t			i;
+
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		return (-1);
+	for (i = 0; i < sizeof rnd; i++) {
+		out[2 * i] = hex[rnd[i] >> 4];
+		out[2 * i + 1] = hex[rnd[i] & 0xf];
+	}
+	out[CRED_EPOCH_LEN] = '\0';
 	return (0);
 }

@@ -85,6 +85,8 @@
 #define CRED_REDIS_REVOKED	"peerd:revoked"
 #define CRED_REDIS_REVOCATIONS	"peerd:revocations"
 #define CRED_REDIS_REVOKED_EPOCH "peerd:revoked:epoch"
+#define CRED_EPOCH_BYTES	16	/* random bytes of a new marker */
+#define CRED_EPOCH_LEN		(2 * CRED_EPOCH_BYTES)	/* in hex */
 
 enum cred_status {
 	CRED_OK = 0,
@@ -256,6 +258,13 @@ int		 cred_write_file(const char *path, const uint8_t *buf,
  * (outlen bytes; CRED_MAX is always enough), its length to *lenp.  Returns
  * 0, or -1 with a message in err (too large, unreadable, bad armor).
  */
+/*
+ * A new value for CRED_REDIS_REVOKED_EPOCH: CRED_EPOCH_BYTES random bytes
+ * in hex, NUL-terminated.  Returns 0, or -1 if OpenSSL had no random
+ * bytes.
+ */
+int		 cred_epoch_new(char out[CRED_EPOCH_LEN + 1]);
+
 int		 cred_read_file(const char *path, uint8_t *out, size_t outlen,
 		     size_t *lenp, char *err, size_t errlen);
 
