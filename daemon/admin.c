@@ -393,16 +393,8 @@ admin_resume(evutil_socket_t fd, short events, void *arg)
 static void
 admin_accept_error(struct evconnlistener *l, void *arg)
 {
-	int	error = EVUTIL_SOCKET_ERROR();
-
 	(void)arg;
-	if (listener_backoff(l, admin_ev_resume, error))
-		log_warnx("event=admin_accept_failed reason=\"%s\" conns=%u "
-		    "action=pause_%ds", strerror(error), admin_nconns,
-		    LISTENER_BACKOFF);
-	else
-		log_warnx("event=admin_accept_failed reason=\"%s\"",
-		    strerror(error));
+	listener_backoff(l, admin_ev_resume, "admin_accept", admin_nconns);
 }
 
 /* Route a request: method, Host, then the path table. */

@@ -45,40 +45,39 @@ listener_resume(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * accept() on l failed with error.  Out of descriptors or memory, the
+ * accept() on l just failed: log it as event=<what>_failed (nconns: how
+ * many connections that port has).  Out of descriptors or memory, the
  * pending connection stays queued and the socket readable, so the loop
  * would call accept() again at once, for ever: disable l and add resume
- * (a timer that enables it again) for LISTENER_BACKOFF seconds.  Returns
- * 1 if l is paused, 0 for any other error (accepting goes on).  The admin
- * port (admin.c) backs off the same way.
+ * (a timer that enables it again) for LISTENER_BACKOFF seconds.  Any
+ * other error: accepting goes on.  The admin port (admin.c) backs off
+ * the same way.
  */
-int
-listener_backoff(struct evconnlistener *l, struct event *resume, int error)
+void
+listener_backoff(struct evconnlistener *l, struct event *resume,
+    const char *what, u_int nconns)
 {
 	struct timeval	tv = { LISTENER_BACKOFF, 0 };
+	int		error = EVUTIL_SOCKET_ERROR();
 
 	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
-	    error != ENOMEM)
-		return (0);
+	    error != ENOMEM) {
+		log_warnx("event=%s_failed reason=\"%s\"", what,
+		    strerror(error));
+		return;
+	}
 	evconnlistener_disable(l);
 	evtimer_add(resume, &tv);
-	return (1);
+	log_warnx("event=%s_failed reason=\"%s\" conns=%u action=pause_%ds",
+	    what, strerror(error), nconns, LISTENER_BACKOFF);
 }
 
 /* accept() failed: back off when out of descriptors, else just log. */
 static void
 listener_error(struct evconnlistener *l, void *arg)
 {
-	int	error = EVUTIL_SOCKET_ERROR();
-
 	(void)arg;
-	if (listener_backoff(l, listener_ev_resume, error))
-		log_warnx("event=accept_failed reason=\"%s\" conns=%u "
-		    "action=pause_%ds", strerror(error), stats.conns,
-		    LISTENER_BACKOFF);
-	else
-		log_warnx("event=accept_failed reason=\"%s\"",
-		    strerror(error));
+	listener_backoff(l, listener_ev_resume, "accept", stats.conns);
 }
 
 /* Bind conf.listen and start accepting; 0 or -1 (logged). */

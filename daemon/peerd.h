@@ -242,7 +242,8 @@ struct evconnlistener;
 
 int		 listener_start(void);
 void		 listener_stop(void);
-int		 listener_backoff(struct evconnlistener *, struct event *, int);
+void		 listener_backoff(struct evconnlistener *, struct event *,
+		     const char *, u_int);
 
 /* ---- conn.c ---- */
 
