@@ -829,7 +829,7 @@ match_request_peer(struct conn *c, const Envelope *env)
 	struct matcher_request		 mr;
 	struct request			*r;
 	struct previous			*p;
-	uint64_t			 now = util_now_ms(), key, enq;
+	uint64_t			 now = util_now_ms(), enq;
 	size_t				 i;
 	int				 bad, l, rc;
 
@@ -884,9 +884,9 @@ match_request_peer(struct conn *c, const Envelope *env)
 	r->langs = mr.langs;
 	r->urgent = rp->urgent;
 	r->relax_after_s = rp->relax_after_s;
+	r->key = auth_requester_key(c);
 	if (rp->prefer_previous) {
-		key = auth_requester_key(c);
-		if (key != 0 && (p = map_get(&match_prev, key)) != NULL)
+		if (r->key != 0 && (p = map_get(&match_prev, r->key)) != NULL)
 			r->previous = p->nid;
 		else
 			r->previous = c->last_sup;
@@ -896,7 +896,6 @@ match_request_peer(struct conn *c, const Envelope *env)
 	 * new one while the old is not yet known to be gone): the original
 	 * place in the queue.
 	 */
-	r->key = auth_requester_key(c);
 	enq = match_away_take(c, r->key, now);
 	if (c->requeue_ms != 0 && c->requeue_ms <= now &&
 	    (enq == 0 || c->requeue_ms < enq))
